@@ -1,0 +1,57 @@
+"""The ``hydra.sweeper`` config of ``hydra/sweeper=wandb`` (registered by the plugin shim).
+
+W&B's own sweep fields come first, so that an existing ``sweep.yaml`` can be pasted under
+``hydra.sweeper``; the plugin's own fields follow. Nested W&B structures (``metric``,
+``parameters``, ``early_terminate``) are typed ``Any`` on purpose: they are validated by
+:mod:`hydra_wandb_sweeper.space` and :mod:`hydra_wandb_sweeper.settings`, whose errors name the
+key, the bad value and what was expected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+SHIM_TARGET = "hydra_plugins.wandb_sweeper.wandb_sweeper.WandbSweeper"
+
+
+@dataclass
+class WandbSweeperConf:
+    _target_: str = SHIM_TARGET
+
+    # --- W&B sweep fields -------------------------------------------------------------
+    # grid | random | bayes
+    method: str = "random"
+    # {name, goal: minimize|maximize, target}; the task returns a float or a dict holding `name`
+    metric: Optional[Any] = None
+    # search space: W&B parameter dicts or Hydra sweep strings, keyed by Hydra override keys
+    parameters: Any = field(default_factory=dict)
+    # {type: hyperband, min_iter | (max_iter and s), eta, strict}
+    early_terminate: Optional[Any] = None
+    # total trials in the sweep, over every process that joins it
+    run_cap: Optional[int] = None
+    # sweep display name and description
+    name: Optional[str] = None
+    description: Optional[str] = None
+    # W&B project and entity of the runs and of the cloud sweep
+    project: Optional[str] = None
+    entity: Optional[str] = None
+
+    # --- plugin fields ----------------------------------------------------------------
+    # local: embedded Optuna engine, offline, no account | wandb: a sweep on a W&B server
+    engine: str = "local"
+    # join or resume an existing sweep instead of creating one
+    sweep_id: Optional[str] = None
+    # trials this process runs (None: until the sweep ends by grid exhaustion, run_cap or target)
+    count: Optional[int] = None
+    # trials per launcher batch (None: the launcher's own n_jobs, else 1)
+    n_jobs: Optional[int] = None
+    # fraction of finished trials that may fail before the sweep stops (0: none, like Optuna's sweeper)
+    max_failure_rate: float = 0.0
+    # local engine storage: a journal file path, or an Optuna storage URL
+    # (sqlite:///sweeps.db, postgresql://...). None: <launch dir>/.wandb-sweeps/journal.log
+    storage: Optional[str] = None
+    # sampler seed of the local engine (None: random)
+    seed: Optional[int] = None
+    # sampler behind method: bayes on the local engine: gp (Optuna's GPSampler) | tpe
+    bayes_sampler: str = "gp"

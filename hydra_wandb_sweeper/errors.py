@@ -1,0 +1,21 @@
+"""Errors a user can cause, each naming the config key, the bad value and what was expected."""
+
+from __future__ import annotations
+
+
+class SweepConfigError(ValueError):
+    """The sweep configuration or a sweep override is invalid; raised before any trial starts.
+
+    ``key`` is where the problem is, written as the user would look for it
+    (``hydra.sweeper.parameters.optimizer.lr``, ``hydra.sweeper.method``, or a command-line
+    override such as ``optimizer.lr=interval(1,0)``).
+    """
+
+    def __init__(self, key: str, message: str) -> None:
+        self.key = key
+        self.message = message
+        super().__init__(f"{key}: {message}")
+
+
+class SweepRuntimeError(RuntimeError):
+    """The sweep cannot go on (failure budget exceeded, storage lost); finished trials are kept."""
