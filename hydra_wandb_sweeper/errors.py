@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from hydra.errors import CompactHydraException
 
-class SweepConfigError(ValueError):
+
+class SweepConfigError(CompactHydraException, ValueError):
     """The sweep configuration or a sweep override is invalid; raised before any trial starts.
 
     ``key`` is where the problem is, written as the user would look for it
     (``hydra.sweeper.parameters.optimizer.lr``, ``hydra.sweeper.method``, or a command-line
-    override such as ``optimizer.lr=interval(1,0)``).
+    override such as ``optimizer.lr=interval(1,0)``). Hydra prints a compact exception as
+    its message alone, with no traceback, and exits with status 1.
     """
 
     def __init__(self, key: str, message: str) -> None:
@@ -17,5 +20,5 @@ class SweepConfigError(ValueError):
         super().__init__(f"{key}: {message}")
 
 
-class SweepRuntimeError(RuntimeError):
+class SweepRuntimeError(CompactHydraException, RuntimeError):
     """The sweep cannot go on (failure budget exceeded, storage lost); finished trials are kept."""

@@ -1,0 +1,96 @@
+"""The one small interface the sweep loop drives; it never knows which engine is behind it."""
+
+from __future__ import annotations
+
+import math
+import secrets
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Protocol
+
+_ID_ALPHABET = string.ascii_lowercase + string.digits
+# The job's handle to its trial (JSON), read by hydra_wandb_sweeper.reporting in the job.
+TRIAL_ENV = "HYDRA_WANDB_SWEEPER_TRIAL"
+# Set on a trial by the job when early termination stopped it (the last step reported).
+STOPPED_ATTR = "stopped_at_step"
+
+
+def new_wandb_id(length: int = 8) -> str:
+    """A random id shaped like W&B's sweep and run ids (lowercase letters and digits)."""
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
+
+
+class TrialState(str, Enum):
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+    # ended by early termination: its metric counts, it is not a failure
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True)
+class Trial:
+    number: int  # unique in the sweep, over every process that joined it
+    run_id: str  # the W&B run this trial is
+    params: Mapping[str, Any]  # W&B values keyed by Hydra override key
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    number: int
+    run_id: str
+    state: TrialState
+    value: float | None
+    params: Mapping[str, Any]
+    error: str | None = None
+    last_step: int | None = None  # last step reported for early termination
+
+
+@dataclass(frozen=True)
+class SweepDefinition:
+    """Everything that defines a sweep: kept by the engine so that joining processes share it."""
+
+    method: str
+    metric_name: str | None
+    goal: str  # minimize | maximize
+    target: float | None
+    parameters: tuple[tuple[str, str, Mapping[str, Any]], ...]  # (key, wandb_name, spec)
+    early_terminate: Mapping[str, Any] | None = None
+    run_cap: int | None = None
+    name: str | None = None
+    description: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def reached_target(self, value: float | None) -> bool:
+        if self.target is None or value is None:
+            return False
+        return value >= self.target if self.goal == "maximize" else value <= self.target
+
+
+def is_usable_metric(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+class Engine(Protocol):
+    sweep_id: str
+    definition: SweepDefinition
+    location: str  # where the sweep lives, shown to the user
+
+    def ask(self) -> Trial | None:
+        """The next trial, or None when the sweep has ended (grid exhausted, run_cap reached)."""
+
+    def tell(self, trial: Trial, state: TrialState, value: float | None, error: str | None) -> None:
+        """Record how a trial ended."""
+
+    def release(self, trial: Trial, reason: str) -> None:
+        """A trial that was asked for but will not finish here (interrupt): fail or re-queue it."""
+
+    def records(self) -> list[TrialRecord]:
+        """Every trial of the sweep, from every process, by number."""
+
+    def job_environment(self, trial: Trial) -> dict[str, str]:
+        """Extra environment for the trial's job, so that it can report to this engine."""
+
+    def close(self) -> None: ...

@@ -1,0 +1,116 @@
+"""The running trial's line to its engine: report the metric each step, ask whether to stop.
+
+The sweeper puts a handle to the trial in the job's environment, so this works the same
+in-process (basic launcher) and in worker processes (joblib, submitit). Outside a sweep
+:func:`report` does nothing and :func:`should_stop` is False, so a task can call them
+unconditionally::
+
+    for epoch in range(epochs):
+        score = train_one_epoch()
+        report(score, step=epoch + 1)
+        if should_stop():
+            break
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from typing import Any
+
+from hydra_wandb_sweeper.engine.base import STOPPED_ATTR, TRIAL_ENV
+
+
+class LocalTrialReporter:
+    """Reports to the trial in the local engine's Optuna storage, judged by its pruner."""
+
+    def __init__(self, storage_spec: str, sweep_id: str, trial_number: int, metric: str | None):
+        import optuna
+
+        from hydra_wandb_sweeper.engine.local import DEFINITION_ATTR
+        from hydra_wandb_sweeper.hyperband import build_pruner
+
+        storage = _storage(storage_spec)
+        definition = optuna.load_study(study_name=sweep_id, storage=storage).user_attrs[
+            DEFINITION_ATTR
+        ]
+        study = optuna.load_study(
+            study_name=sweep_id,
+            storage=storage,
+            pruner=build_pruner(definition.get("early_terminate")),
+        )
+        trial_id = storage.get_trial_id_from_study_id_trial_number(
+            storage.get_study_id_from_name(sweep_id), trial_number
+        )
+        self.metric = metric
+        self.early_terminate = definition.get("early_terminate")
+        self._trial = optuna.Trial(study, trial_id)
+        self._last_step: int | None = None
+        self.stopped = False
+
+    def report(self, value: float, step: int) -> None:
+        if self._last_step is not None and step <= self._last_step:
+            step = self._last_step + 1  # steps only go forward; a repeated step is the next one
+        self._trial.report(float(value), step)
+        self._last_step = step
+
+    def should_stop(self) -> bool:
+        if self.stopped:
+            return True
+        if not self.early_terminate or self._last_step is None:
+            return False
+        if self._trial.should_prune():
+            self.stopped = True
+            self._trial.set_user_attr(STOPPED_ATTR, self._last_step)
+        return self.stopped
+
+
+@functools.lru_cache(maxsize=8)
+def _storage(storage_spec: str) -> Any:
+    # One storage object per process: a journal storage replays its file only once.
+    from hydra_wandb_sweeper.engine.local import open_storage
+
+    return open_storage(storage_spec)
+
+
+@functools.lru_cache(maxsize=32)
+def _reporter_for(handle_json: str) -> LocalTrialReporter:
+    handle = json.loads(handle_json)
+    return LocalTrialReporter(
+        handle["storage"], handle["sweep_id"], int(handle["trial_number"]), handle.get("metric")
+    )
+
+
+def current_trial() -> LocalTrialReporter | None:
+    """The reporter of the trial this job runs, or None outside a sweep."""
+    handle_json = os.environ.get(TRIAL_ENV)
+    if not handle_json:
+        return None
+    return _reporter_for(handle_json)
+
+
+def report(value: float, step: int) -> None:
+    """Report the sweep metric of the running trial at ``step`` (1, 2, ... e.g. epochs)."""
+    trial = current_trial()
+    if trial is not None:
+        trial.report(value, step)
+
+
+def should_stop() -> bool:
+    """True when the sweep's early termination stops this trial; end it gracefully then."""
+    trial = current_trial()
+    if trial is None or not trial.should_stop():
+        return False
+    _note_in_wandb_summary(trial)
+    return True
+
+
+def _note_in_wandb_summary(trial: LocalTrialReporter) -> None:
+    import sys
+
+    wandb = sys.modules.get("wandb")  # only if the task uses W&B: never import it here
+    run = getattr(wandb, "run", None) if wandb is not None else None
+    if run is not None:
+        run.summary["sweep/stopped_early"] = True
+        run.summary["sweep/stopped_at_step"] = trial._last_step

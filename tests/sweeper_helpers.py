@@ -1,0 +1,74 @@
+"""Running the quadratic test app under the sweeper, as a user would from a shell."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+APP = Path(__file__).resolve().parent / "apps" / "quadratic" / "app.py"
+
+
+def sweep_env(tmp_path: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        HOME=str(tmp_path / "home"),
+        WANDB_MODE="offline",
+        WANDB_SILENT="true",
+        WANDB_ERROR_REPORTING="false",
+        HYDRA_FULL_ERROR="0",
+        PYTHONUNBUFFERED="1",
+    )
+    for name in ("WANDB_SWEEP_ID", "WANDB_RUN_ID", "WANDB_SWEEP_PARAM_PATH", "WANDB_API_KEY"):
+        env.pop(name, None)
+    return env
+
+
+def sweep_command(tmp_path: Path, *overrides: str, sweep_dir: str = "multirun") -> list[str]:
+    return [
+        sys.executable,
+        str(APP),
+        "-m",
+        "hydra/sweeper=wandb",
+        f"hydra.sweep.dir={tmp_path / sweep_dir}",
+        f"hydra.sweeper.storage={tmp_path / 'journal.log'}",
+        *overrides,
+    ]
+
+
+def run_sweep(
+    tmp_path: Path, *overrides: str, check: bool = True, sweep_dir: str = "multirun", timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    completed = subprocess.run(
+        sweep_command(tmp_path, *overrides, sweep_dir=sweep_dir),
+        cwd=tmp_path,
+        env=sweep_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check and completed.returncode != 0:
+        raise AssertionError(
+            f"sweep failed ({completed.returncode}):\n{completed.stdout}\n{completed.stderr}"
+        )
+    return completed
+
+
+def results(tmp_path: Path, sweep_dir: str = "multirun") -> dict[str, Any]:
+    return yaml.safe_load((tmp_path / sweep_dir / "optimization_results.yaml").read_text())
+
+
+def trial_records(tmp_path: Path, sweep_dir: str = "multirun") -> list[dict[str, Any]]:
+    """What every job recorded (trial.json), by job folder."""
+    found = []
+    for path in sorted((tmp_path / sweep_dir).glob("*/trial.json")):
+        record = json.loads(path.read_text())
+        record["dir"] = path.parent
+        record["overrides"] = yaml.safe_load((path.parent / ".hydra" / "overrides.yaml").read_text())
+        found.append(record)
+    return found
