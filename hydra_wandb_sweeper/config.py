@@ -10,7 +10,7 @@ key, the bad value and what was expected.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Dict, Optional
 
 SHIM_TARGET = "hydra_plugins.wandb_sweeper.wandb_sweeper.WandbSweeper"
 
@@ -25,7 +25,7 @@ class WandbSweeperConf:
     # {name, goal: minimize|maximize, target}; the task returns a float or a dict holding `name`
     metric: Optional[Any] = None
     # search space: W&B parameter dicts or Hydra sweep strings, keyed by Hydra override keys
-    parameters: Any = field(default_factory=dict)
+    parameters: Dict[str, Any] = field(default_factory=dict)
     # {type: hyperband, min_iter | (max_iter and s), eta, strict}
     early_terminate: Optional[Any] = None
     # total trials in the sweep, over every process that joins it

@@ -254,14 +254,15 @@ class LocalEngine:
             trial.set_user_attr("error", error[:2000])
         if state is TrialState.FINISHED and self._was_stopped(trial.number):
             state = TrialState.STOPPED
-        if state is TrialState.FAILED or value is None:
-            optuna_state = OptunaState.PRUNED if state is TrialState.STOPPED else OptunaState.FAIL
-            self._study.tell(trial, state=optuna_state, skip_if_finished=True)
+        if state is TrialState.FAILED:
+            self._study.tell(trial, state=OptunaState.FAIL, skip_if_finished=True)
             return
         # A stopped trial is COMPLETE with the metric it reached, so that every sampler
         # learns from it, as W&B's bayes learns from a stopped run's summary metric.
         trial.set_user_attr("state", state.value)
-        self._study.tell(trial, value, skip_if_finished=True)
+        if value is None:  # a sweep without a metric (grid, random): Optuna needs a number
+            trial.set_user_attr("no_metric", True)
+        self._study.tell(trial, 0.0 if value is None else value, skip_if_finished=True)
 
     def _was_stopped(self, number: int) -> bool:
         # the job (maybe another process) records the stop in the storage
@@ -349,11 +350,15 @@ def _record(trial: FrozenTrial) -> TrialRecord:
         number=trial.number,
         run_id=str(attrs.get("run_id", "")),
         state=state,
-        value=trial.value if trial.state is OptunaState.COMPLETE else None,
+        value=trial.value if _has_metric(trial) else None,
         params=attrs.get("params", {}),
         error=attrs.get("error"),
         last_step=max(steps) if steps else None,
     )
+
+
+def _has_metric(trial: FrozenTrial) -> bool:
+    return trial.state is OptunaState.COMPLETE and not trial.user_attrs.get("no_metric")
 
 
 def _definition_from_attr(stored: Mapping[str, Any]) -> SweepDefinition:
