@@ -10,7 +10,7 @@ key, the bad value and what was expected.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional
+from typing import Any
 
 SHIM_TARGET = "hydra_plugins.wandb_sweeper.wandb_sweeper.WandbSweeper"
 
@@ -23,35 +23,35 @@ class WandbSweeperConf:
     # grid | random | bayes
     method: str = "random"
     # {name, goal: minimize|maximize, target}; the task returns a float or a dict holding `name`
-    metric: Optional[Any] = None
+    metric: Any | None = None
     # search space: W&B parameter dicts or Hydra sweep strings, keyed by Hydra override keys
-    parameters: Dict[str, Any] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)
     # {type: hyperband, min_iter | (max_iter and s), eta, strict}
-    early_terminate: Optional[Any] = None
+    early_terminate: Any | None = None
     # total trials in the sweep, over every process that joins it
-    run_cap: Optional[int] = None
+    run_cap: int | None = None
     # sweep display name and description
-    name: Optional[str] = None
-    description: Optional[str] = None
+    name: str | None = None
+    description: str | None = None
     # W&B project and entity of the runs and of the cloud sweep
-    project: Optional[str] = None
-    entity: Optional[str] = None
+    project: str | None = None
+    entity: str | None = None
 
     # --- plugin fields ----------------------------------------------------------------
     # local: embedded Optuna engine, offline, no account | wandb: a sweep on a W&B server
     engine: str = "local"
     # join or resume an existing sweep instead of creating one
-    sweep_id: Optional[str] = None
+    sweep_id: str | None = None
     # trials this process runs (None: until the sweep ends by grid exhaustion, run_cap or target)
-    count: Optional[int] = None
+    count: int | None = None
     # trials per launcher batch (None: the launcher's own n_jobs, else 1)
-    n_jobs: Optional[int] = None
+    n_jobs: int | None = None
     # fraction of finished trials that may fail before the sweep stops (0: none, like Optuna's sweeper)
     max_failure_rate: float = 0.0
     # local engine storage: a journal file path, or an Optuna storage URL
     # (sqlite:///sweeps.db, postgresql://...). None: <launch dir>/.wandb-sweeps/journal.log
-    storage: Optional[str] = None
+    storage: str | None = None
     # sampler seed of the local engine (None: random)
-    seed: Optional[int] = None
+    seed: int | None = None
     # sampler behind method: bayes on the local engine: gp (Optuna's GPSampler) | tpe
     bayes_sampler: str = "gp"

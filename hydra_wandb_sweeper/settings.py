@@ -49,7 +49,9 @@ def _positive_int(key: str, value: Any) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise SweepConfigError(f"hydra.sweeper.{key}", f"got {value!r}, expected a positive integer")
+        raise SweepConfigError(
+            f"hydra.sweeper.{key}", f"got {value!r}, expected a positive integer"
+        )
     return value
 
 
@@ -75,8 +77,10 @@ def read_settings(raw: Mapping[str, Any], launch_dir: Path) -> SweepSettings:
     """Check the raw ``hydra.sweeper`` values; relative storage paths hang off ``launch_dir``."""
     values = {key: plain(value) for key, value in raw.items()}
     failure_rate = values.get("max_failure_rate", 0.0)
-    if isinstance(failure_rate, bool) or not isinstance(failure_rate, (int, float)) or not (
-        0.0 <= failure_rate <= 1.0
+    if (
+        isinstance(failure_rate, bool)
+        or not isinstance(failure_rate, (int, float))
+        or not (0.0 <= failure_rate <= 1.0)
     ):
         raise SweepConfigError(
             "hydra.sweeper.max_failure_rate",

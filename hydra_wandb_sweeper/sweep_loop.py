@@ -75,8 +75,10 @@ class SweepLoop:
                 print_table(records, engine.definition, space)
             log.info(f"Results: {path}")
             if "rerun_best" in summary:
-                log.info(f"Best {summary['metric']['name']} = {summary['best_value']:.6g}; "
-                         f"re-run it with: {summary['rerun_best']}")
+                log.info(
+                    f"Best {summary['metric']['name']} = {summary['best_value']:.6g}; "
+                    f"re-run it with: {summary['rerun_best']}"
+                )
         return returns
 
     def _run(
@@ -111,7 +113,9 @@ class SweepLoop:
             for trial, result in zip(trials, results, strict=True):
                 state, value, error = _outcome(result, engine.definition.metric_name)
                 engine.tell(trial, state, value, error)
-                mine.append(TrialRecord(trial.number, trial.run_id, state, value, trial.params, error))
+                mine.append(
+                    TrialRecord(trial.number, trial.run_id, state, value, trial.params, error)
+                )
             self._check_failure_budget(mine, space)
 
     # --- opening the sweep ----------------------------------------------------------------------
@@ -238,17 +242,25 @@ def _outcome(
     if isinstance(value, Mapping):
         if metric_name not in value:
             available = ", ".join(map(str, value)) or "none"
-            return TrialState.FAILED, None, (
-                f"the task returned a dict without metric {metric_name!r} "
-                f"(keys: {available}); set hydra.sweeper.metric.name to one of them"
+            return (
+                TrialState.FAILED,
+                None,
+                (
+                    f"the task returned a dict without metric {metric_name!r} "
+                    f"(keys: {available}); set hydra.sweeper.metric.name to one of them"
+                ),
             )
         value = value[metric_name]
     if hasattr(value, "item"):  # numpy and torch scalars
         value = value.item()
     if not is_usable_metric(value):
-        return TrialState.FAILED, None, (
-            f"metric {metric_name} is {value!r}: the task must return a finite "
-            "number, or a dict holding metric.name"
+        return (
+            TrialState.FAILED,
+            None,
+            (
+                f"metric {metric_name} is {value!r}: the task must return a finite "
+                "number, or a dict holding metric.name"
+            ),
         )
     return TrialState.FINISHED, float(value), None
 
@@ -286,7 +298,11 @@ def _stored_space(definition: SweepDefinition, arguments: Sequence[str]) -> Sear
 
 
 def _require_an_end(settings: SweepSettings) -> None:
-    if settings.method in ("random", "bayes") and settings.count is None and settings.run_cap is None:
+    if (
+        settings.method in ("random", "bayes")
+        and settings.count is None
+        and settings.run_cap is None
+    ):
         raise SweepConfigError(
             "hydra.sweeper.count",
             f"method {settings.method} never ends by itself: set hydra.sweeper.count "

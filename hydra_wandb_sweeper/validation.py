@@ -98,4 +98,3 @@ def _explain(
 
 def _first_line(error: Exception) -> str:
     return str(error).strip().splitlines()[0].rstrip(".")
-

@@ -42,7 +42,11 @@ def sweep_command(tmp_path: Path, *overrides: str, sweep_dir: str = "multirun") 
 
 
 def run_sweep(
-    tmp_path: Path, *overrides: str, check: bool = True, sweep_dir: str = "multirun", timeout: float = 300
+    tmp_path: Path,
+    *overrides: str,
+    check: bool = True,
+    sweep_dir: str = "multirun",
+    timeout: float = 300,
 ) -> subprocess.CompletedProcess[str]:
     completed = subprocess.run(
         sweep_command(tmp_path, *overrides, sweep_dir=sweep_dir),
@@ -69,6 +73,8 @@ def trial_records(tmp_path: Path, sweep_dir: str = "multirun") -> list[dict[str,
     for path in sorted((tmp_path / sweep_dir).glob("*/trial.json")):
         record = json.loads(path.read_text())
         record["dir"] = path.parent
-        record["overrides"] = yaml.safe_load((path.parent / ".hydra" / "overrides.yaml").read_text())
+        record["overrides"] = yaml.safe_load(
+            (path.parent / ".hydra" / "overrides.yaml").read_text()
+        )
         found.append(record)
     return found

@@ -15,9 +15,7 @@ def test_random_sweep_runs_count_trials_each_a_hydra_job(tmp_path):
     run_sweep(tmp_path, "x=interval(-2,2)", "shape=flat,bowl", "hydra.sweeper.count=5", METRIC)
     summary = results(tmp_path)
     assert summary["method"] == "random"
-    assert summary["trials"] == {
-        "total": 5, "running": 0, "finished": 5, "failed": 0, "stopped": 0
-    }
+    assert summary["trials"] == {"total": 5, "running": 0, "finished": 5, "failed": 0, "stopped": 0}
     jobs = trial_records(tmp_path)
     assert [job["dir"].name for job in jobs] == ["0", "1", "2", "3", "4"]
     for job in jobs:
@@ -26,7 +24,9 @@ def test_random_sweep_runs_count_trials_each_a_hydra_job(tmp_path):
         # the group was swapped by Hydra, not merged into a dict
         assert config["shape"]["offset"] == (1.0 if "shape=bowl" in job["overrides"] else 0.0)
         assert job["env"]["WANDB_SWEEP_ID"] == summary["sweep_id"]
-    best = min(jobs, key=lambda job: (job["config"]["x"] - 1) ** 2 + job["config"]["shape"]["offset"])
+    best = min(
+        jobs, key=lambda job: (job["config"]["x"] - 1) ** 2 + job["config"]["shape"]["offset"]
+    )
     assert summary["best_params"]["x"] == best["config"]["x"]
     assert summary["rerun_best"].endswith(" ".join(summary["best_overrides"]))
 

@@ -25,7 +25,7 @@ CASES = {
     ),
     "grid with a continuous parameter": (
         ["x=interval(0,1)", "hydra.sweeper.method=grid"],
-        ["x", "grid", "interval" ],
+        ["x", "grid", "interval"],
     ),
     "bayes without metric": (
         ["x=interval(0,1)", "hydra.sweeper.method=bayes", "hydra.sweeper.count=2"],

@@ -310,10 +310,8 @@ class LocalEngine:
 
 
 def _is_counted(trial: FrozenTrial) -> bool:
-    if trial.state is OptunaState.WAITING or trial.user_attrs.get("discarded"):
-        return False
-    # requeued grid points that never started are WAITING; the failed original stays counted
-    return True
+    # queued grid points have not started; discarded trials lost a race for the last slot
+    return trial.state is not OptunaState.WAITING and not trial.user_attrs.get("discarded")
 
 
 def _is_orphan(trial: FrozenTrial, now: float) -> bool:

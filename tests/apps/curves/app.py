@@ -1,0 +1,37 @@
+"""A task with a learning curve per trial, reporting through the plain (non-Lightning) API.
+
+``quality`` sets the curve's ceiling: score(epoch) = quality * (1 - exp(-epoch / 3)), so
+a trial's rank is the same at every epoch and early termination has a right answer.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from hydra_wandb_sweeper import report, should_stop
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="config")
+def main(cfg: DictConfig) -> dict[str, float]:
+    score = 0.0
+    epochs_run = 0
+    for epoch in range(1, cfg.epochs + 1):
+        score = cfg.quality * (1.0 - math.exp(-epoch / 3.0))
+        epochs_run = epoch
+        report(score, step=epoch)
+        if should_stop():
+            break
+    output_dir = Path(HydraConfig.get().runtime.output_dir)
+    record = {"quality": cfg.quality, "epochs_run": epochs_run, "score": score}
+    (output_dir / "curve.json").write_text(json.dumps(record))
+    return {"score": score}
+
+
+if __name__ == "__main__":
+    main()
