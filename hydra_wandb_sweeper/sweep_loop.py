@@ -53,7 +53,8 @@ class SweepLoop:
             config=config,
         )
         self.launch_dir = Path(config.hydra.runtime.cwd)
-        self.sweep_dir = Path(config.hydra.sweep.dir)
+        # absolute, so that workers started elsewhere (submitit) find the parameter files
+        self.sweep_dir = self.launch_dir / Path(config.hydra.sweep.dir)
         self.settings = read_settings(self._raw_settings, self.launch_dir)
 
     # --- the sweep ----------------------------------------------------------------------------
