@@ -46,23 +46,23 @@ class LocalTrialReporter:
         self.metric = metric
         self.early_terminate = definition.get("early_terminate")
         self._trial = optuna.Trial(study, trial_id)
-        self._last_step: int | None = None
+        self.last_step: int | None = None
         self.stopped = False
 
     def report(self, value: float, step: int) -> None:
-        if self._last_step is not None and step <= self._last_step:
-            step = self._last_step + 1  # steps only go forward; a repeated step is the next one
+        if self.last_step is not None and step <= self.last_step:
+            step = self.last_step + 1  # steps only go forward; a repeated step is the next one
         self._trial.report(float(value), step)
-        self._last_step = step
+        self.last_step = step
 
     def should_stop(self) -> bool:
         if self.stopped:
             return True
-        if not self.early_terminate or self._last_step is None:
+        if not self.early_terminate or self.last_step is None:
             return False
         if self._trial.should_prune():
             self.stopped = True
-            self._trial.set_user_attr(STOPPED_ATTR, self._last_step)
+            self._trial.set_user_attr(STOPPED_ATTR, self.last_step)
         return self.stopped
 
 
@@ -113,4 +113,4 @@ def _note_in_wandb_summary(trial: LocalTrialReporter) -> None:
     run = getattr(wandb, "run", None) if wandb is not None else None
     if run is not None:
         run.summary["sweep/stopped_early"] = True
-        run.summary["sweep/stopped_at_step"] = trial._last_step
+        run.summary["sweep/stopped_at_step"] = trial.last_step

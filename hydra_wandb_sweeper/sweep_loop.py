@@ -279,23 +279,25 @@ def _definition(settings: SweepSettings, space: SearchSpace) -> SweepDefinition:
         run_cap=settings.run_cap,
         name=settings.name,
         description=settings.description,
-        extra={"fixed_overrides": list(space.fixed_overrides)},
     )
 
 
 def _stored_space(definition: SweepDefinition, arguments: Sequence[str]) -> SearchSpace:
+    """The sweep's stored search space, with this process's plain overrides."""
     from hydra_wandb_sweeper.space import Parameter
 
-    fixed = build_search_space({}, arguments)
-    if fixed.parameters:
+    stored = {key: spec for key, _, spec in definition.parameters}
+    given = build_search_space({}, arguments)
+    differing = [p.key for p in given.parameters if stored.get(p.key) != dict(p.spec)]
+    if differing:
         log.warning(
-            "Sweep overrides on the command line are ignored when joining a sweep: "
-            + ", ".join(p.key for p in fixed.parameters)
+            "A joined sweep keeps its stored search space; these command-line sweep overrides "
+            "differ from it and are ignored: " + ", ".join(differing)
         )
     parameters = tuple(
         Parameter(key=key, wandb_name=name, spec=spec) for key, name, spec in definition.parameters
     )
-    return SearchSpace(parameters=parameters, fixed_overrides=fixed.fixed_overrides)
+    return SearchSpace(parameters=parameters, fixed_overrides=given.fixed_overrides)
 
 
 def _require_an_end(settings: SweepSettings) -> None:

@@ -6,7 +6,7 @@ import math
 import secrets
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol
 
@@ -61,7 +61,6 @@ class SweepDefinition:
     run_cap: int | None = None
     name: str | None = None
     description: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def reached_target(self, value: float | None) -> bool:
         if self.target is None or value is None:
