@@ -92,32 +92,33 @@ class SweepLoop:
         count = self.settings.count
         batch_size = self._batch_size()
         job_idx = 0
-        while count is None or len(mine) < count:
-            if self._target_reached(engine):
-                log.info(f"metric.target {engine.definition.target} reached: the sweep ends")
-                break
-            wanted = batch_size if count is None else min(batch_size, count - len(mine))
-            trials = _ask(engine, wanted)
-            if not trials:
-                log.info("The sweep has no more trials to run (grid done or run_cap reached)")
-                break
-            batch = [self._job_overrides(trial, engine, space) for trial in trials]
-            try:
+        try:
+            while count is None or len(mine) < count:
+                if self._target_reached(engine):
+                    log.info(f"metric.target {engine.definition.target} reached: the sweep ends")
+                    break
+                wanted = batch_size if count is None else min(batch_size, count - len(mine))
+                trials = _ask(engine, wanted)
+                if not trials:
+                    log.info("The sweep has no more trials to run (grid done or run_cap reached)")
+                    break
+                batch = [self._job_overrides(trial, engine, space) for trial in trials]
                 results = self.launcher.launch(batch, initial_job_idx=job_idx)
-            except BaseException:
-                for trial in trials:
-                    engine.release(trial, "interrupted before it finished")
+                job_idx += len(trials)
+                returns.append(results)
+                for trial, result in zip(trials, results, strict=True):
+                    state, value, error = _outcome(result, engine.definition.metric_name)
+                    engine.tell(trial, state, value, error)
+                    mine.append(
+                        TrialRecord(trial.number, trial.run_id, state, value, trial.params, error)
+                    )
+                self._check_failure_budget(mine, space)
+        except BaseException as interruption:
+            # Ctrl+C, a launcher crash: trials in flight are failed (grid points queued again)
+            engine.release_unfinished(f"interrupted before it finished ({interruption!r})")
+            if not isinstance(interruption, SweepRuntimeError):
                 log.warning(f"Interrupted. Resume or join this sweep with: {_join_command(engine)}")
-                raise
-            job_idx += len(trials)
-            returns.append(results)
-            for trial, result in zip(trials, results, strict=True):
-                state, value, error = _outcome(result, engine.definition.metric_name)
-                engine.tell(trial, state, value, error)
-                mine.append(
-                    TrialRecord(trial.number, trial.run_id, state, value, trial.params, error)
-                )
-            self._check_failure_budget(mine, space)
+            raise
 
     # --- opening the sweep ----------------------------------------------------------------------
     def _open(self, arguments: Sequence[str]) -> tuple[Engine, SearchSpace]:

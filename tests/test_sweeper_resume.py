@@ -107,3 +107,19 @@ def test_joining_an_unknown_sweep_id_is_a_clear_error(tmp_path):
     assert completed.returncode != 0
     assert "hydra.sweeper.sweep_id" in completed.stderr and "nosuch99" in completed.stderr
     assert "Traceback" not in completed.stderr
+
+
+def test_ctrl_c_stops_cleanly_and_the_printed_command_resumes(tmp_path):
+    first = start_sweep(tmp_path, *GRID, "sleep=1", sweep_dir="a", log_name="a.log")
+    sweep_id = wait_for_sweep_id(tmp_path / "a.log")
+    wait_for_jobs(tmp_path / "a", 1)
+    first.send_signal(signal.SIGINT)
+    assert first.wait(timeout=60) != 0
+    log = (tmp_path / "a.log").read_text()
+    assert f"hydra.sweeper.sweep_id={sweep_id}" in log.split("Interrupted")[-1]
+    interrupted = results(tmp_path, "a")["trials"]
+    assert interrupted["running"] == 0 and interrupted["failed"] == 1
+
+    run_sweep(tmp_path, *GRID, "sleep=1", f"hydra.sweeper.sweep_id={sweep_id}", sweep_dir="b")
+    finished = [t for t in stored_trials(tmp_path, sweep_id) if t.state is TrialState.COMPLETE]
+    assert sorted(t.params["x"] for t in finished) == [0, 1, 2, 3, 4, 5]

@@ -83,8 +83,8 @@ class Engine(Protocol):
     def tell(self, trial: Trial, state: TrialState, value: float | None, error: str | None) -> None:
         """Record how a trial ended."""
 
-    def release(self, trial: Trial, reason: str) -> None:
-        """A trial that was asked for but will not finish here (interrupt): fail or re-queue it."""
+    def release_unfinished(self, reason: str) -> None:
+        """Fail (grid: re-queue) every trial asked for here and not told: on an interrupt."""
 
     def records(self) -> list[TrialRecord]:
         """Every trial of the sweep, from every process, by number."""

@@ -177,8 +177,12 @@ class LocalEngine:
         if self._run_cap_reached() or (grid and not self._has_waiting()):
             return None
         trial = self._study.ask()
+        with self._lock:  # from here on, an interrupt releases this trial
+            self._live[trial.number] = trial
         if (grid and "grid_point" not in trial.user_attrs) or self._over_run_cap(trial.number):
             # another process took the last grid point or the last slot under run_cap
+            with self._lock:
+                del self._live[trial.number]
             trial.set_user_attr("discarded", True)
             self._study.tell(trial, state=OptunaState.FAIL)
             return None
@@ -192,8 +196,6 @@ class LocalEngine:
             "heartbeat": time.time(),
         }.items():
             trial.set_user_attr(name, value)
-        with self._lock:
-            self._live[trial.number] = trial
         return Trial(number=trial.number, run_id=run_id, params=params)
 
     def tell(self, trial: Trial, state: TrialState, value: float | None, error: str | None) -> None:
@@ -201,14 +203,13 @@ class LocalEngine:
             optuna_trial = self._live.pop(trial.number)
         self._finish(optuna_trial, state, value, error)
 
-    def release(self, trial: Trial, reason: str) -> None:
+    def release_unfinished(self, reason: str) -> None:
         with self._lock:
-            optuna_trial = self._live.pop(trial.number, None)
-        if optuna_trial is None:
-            return
-        if self.definition.method == "grid":
-            self._requeue(trial.params)
-        self._finish(optuna_trial, TrialState.FAILED, None, reason)
+            unfinished = list(self._live.values())
+            self._live.clear()
+        for trial in unfinished:
+            self._requeue(trial.user_attrs)
+            self._finish(trial, TrialState.FAILED, None, reason)
 
     def records(self) -> list[TrialRecord]:
         trials = self._study.get_trials(deepcopy=False)
@@ -235,8 +236,7 @@ class LocalEngine:
             if frozen.number in self._live or not _is_orphan(frozen, now):
                 continue
             owner = f"{frozen.user_attrs.get('host')}:{frozen.user_attrs.get('pid')}"
-            if self.definition.method == "grid" and "params" in frozen.user_attrs:
-                self._requeue(frozen.user_attrs["params"])
+            self._requeue(frozen.user_attrs)
             trial_id = self._storage.get_trial_id_from_study_id_trial_number(
                 self._study_id, frozen.number
             )
@@ -276,13 +276,14 @@ class LocalEngine:
         axes = [grid_values(param) for param in self._parameters]
         for point, combination in enumerate(itertools.product(*axes)):
             values = dict(zip(keys, combination, strict=True))
-            self._study.enqueue_trial(
-                raw_grid_point(self._parameters, values), user_attrs={"grid_point": point}
-            )
+            raw = raw_grid_point(self._parameters, values)
+            self._study.enqueue_trial(raw, user_attrs={"grid_point": point, "grid_raw": raw})
 
-    def _requeue(self, params: Mapping[str, Any]) -> None:
-        raw = raw_grid_point(self._parameters, params)
-        self._study.enqueue_trial(raw, user_attrs={"grid_point": -1, "requeued": True})
+    def _requeue(self, attrs: Mapping[str, Any]) -> None:
+        """Queue a grid point again when its trial could not finish (no-op off the grid)."""
+        if "grid_raw" in attrs:
+            point = {"grid_point": attrs["grid_point"], "grid_raw": attrs["grid_raw"]}
+            self._study.enqueue_trial(attrs["grid_raw"], user_attrs={**point, "requeued": True})
 
     def _has_waiting(self) -> bool:
         return bool(self._study.get_trials(deepcopy=False, states=(OptunaState.WAITING,)))
