@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -42,12 +43,14 @@ def run_train_sweep(tmp_path: Path, *overrides: str) -> dict:
 
 
 def epochs_trained(job_dir: Path) -> int:
-    """Validation epochs the job logged, read from its offline W&B run's debug log."""
+    """Epochs the job trained; checks that its W&B run finished cleanly and says whether
+    early termination stopped it."""
     logs = list(job_dir.glob("wandb/offline-run-*/logs/debug.log"))
     assert len(logs) == 1, f"one W&B run per job in {job_dir}"
-    text = logs[0].read_text()
-    assert "got exitcode: 0" in text, "the W&B run finished cleanly"
-    return int((job_dir / "epochs.txt").read_text())
+    assert "got exitcode: 0" in logs[0].read_text(), "the W&B run finished cleanly"
+    record = json.loads((job_dir / "epochs.json").read_text())
+    assert record["stopped_early"] == (record["epochs"] < MAX_EPOCHS), "W&B summary says so"
+    return int(record["epochs"])
 
 
 def jobs_by_lr(tmp_path: Path) -> dict[float, list[Path]]:

@@ -88,6 +88,27 @@ def test_joblib_launcher_runs_trials_in_parallel_workers(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("method", ["random", "bayes"])
+def test_joblib_launcher_runs_random_and_bayes_batches(tmp_path, method):
+    run_sweep(
+        tmp_path,
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        "x=interval(-2,2)",
+        "shape=flat,bowl",
+        f"hydra.sweeper.method={method}",
+        "hydra.sweeper.count=4",
+        "hydra.sweeper.seed=0",
+        METRIC,
+    )
+    summary = results(tmp_path)
+    assert summary["trials"]["finished"] == 4
+    jobs = trial_records(tmp_path)
+    assert sorted(job["dir"].name for job in jobs) == ["0", "1", "2", "3"]
+    assert len({job["config"]["x"] for job in jobs}) == 4
+
+
+@pytest.mark.slow
 def test_submitit_local_launcher(tmp_path):
     run_sweep(
         tmp_path,
