@@ -58,8 +58,8 @@ def env_set_overrides(environment: Mapping[str, str]) -> list[str]:
     return [override(f"++hydra.job.env_set.{name}", value) for name, value in environment.items()]
 
 
-class FreshWandbPerJob:
-    """The task, run with W&B's process-wide setup reset first.
+class TrialTask:
+    """The task as each trial runs it: W&B's process-wide setup reset first, the result kept.
 
     ``wandb.setup()`` reads the sweep binding (run id, parameter file) from the environment
     once per process, so a second job in the same process (the basic launcher, or a reused
@@ -75,4 +75,12 @@ class FreshWandbPerJob:
         wandb = sys.modules.get("wandb")  # a job that never imported wandb needs nothing
         if wandb is not None:
             wandb.teardown()
-        return self.task_function(config)
+        returned = self.task_function(config)
+        # Kept in the engine at once, so that a launcher failure after this job finished
+        # (a sibling worker killed, a cluster error) does not lose the result.
+        from hydra_wandb_sweeper.reporting import current_trial
+
+        trial = current_trial()
+        if trial is not None:
+            trial.record_result(returned)
+        return returned

@@ -12,6 +12,7 @@ import logging
 
 from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.trainer.states import TrainerFn
 
 from hydra_wandb_sweeper import reporting
 
@@ -31,7 +32,8 @@ class SweepEarlyTermination(Callback):
         self._warned = False
 
     def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        if trainer.sanity_checking:
+        # only while fitting: a later trainer.validate() must not count as another epoch
+        if trainer.sanity_checking or trainer.state.fn != TrainerFn.FITTING:
             return
         stop = False
         if trainer.is_global_zero:

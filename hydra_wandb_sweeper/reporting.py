@@ -17,37 +17,52 @@ from __future__ import annotations
 import functools
 import json
 import os
+import sys
 from typing import Any
 
-from hydra_wandb_sweeper.engine.base import STOPPED_ATTR, TRIAL_ENV
+from hydra_wandb_sweeper.engine.base import RESULT_ATTR, STOPPED_ATTR, TRIAL_ENV
 
 
 class LocalTrialReporter:
     """Reports to the trial in the local engine's Optuna storage, judged by its pruner."""
 
     def __init__(self, storage_spec: str, sweep_id: str, trial_number: int, metric: str | None):
-        import optuna
-
-        from hydra_wandb_sweeper.engine.local import DEFINITION_ATTR
-        from hydra_wandb_sweeper.hyperband import build_pruner
-
-        storage = _storage(storage_spec)
-        definition = optuna.load_study(study_name=sweep_id, storage=storage).user_attrs[
-            DEFINITION_ATTR
-        ]
-        study = optuna.load_study(
-            study_name=sweep_id,
-            storage=storage,
-            pruner=build_pruner(definition.get("early_terminate")),
-        )
-        trial_id = storage.get_trial_id_from_study_id_trial_number(
-            storage.get_study_id_from_name(sweep_id), trial_number
-        )
+        self.storage_spec = storage_spec
+        self.sweep_id = sweep_id
+        self.trial_number = trial_number
         self.metric = metric
-        self.early_terminate = definition.get("early_terminate")
-        self._trial = optuna.Trial(study, trial_id)
         self.last_step: int | None = None
         self.stopped = False
+
+    @functools.cached_property
+    def _storage(self) -> Any:
+        return _storage(self.storage_spec)
+
+    @functools.cached_property
+    def _trial_id(self) -> int:
+        study_id = self._storage.get_study_id_from_name(self.sweep_id)
+        return self._storage.get_trial_id_from_study_id_trial_number(study_id, self.trial_number)
+
+    @functools.cached_property
+    def _early_terminate(self) -> Any:
+        from hydra_wandb_sweeper.engine.storage import read_definition
+
+        return read_definition(self._storage, self.sweep_id, self.storage_spec).early_terminate
+
+    @functools.cached_property
+    def _trial(self) -> Any:
+        # Loaded only when the task reports: a task that never does costs no study.
+        import optuna
+
+        from hydra_wandb_sweeper.hyperband import build_pruner
+
+        study = optuna.load_study(
+            study_name=self.sweep_id,
+            storage=self._storage,
+            sampler=optuna.samplers.RandomSampler(),  # never samples here
+            pruner=build_pruner(self._early_terminate),
+        )
+        return optuna.Trial(study, self._trial_id)
 
     def report(self, value: float, step: int) -> None:
         if self.last_step is not None and step <= self.last_step:
@@ -58,18 +73,23 @@ class LocalTrialReporter:
     def should_stop(self) -> bool:
         if self.stopped:
             return True
-        if not self.early_terminate or self.last_step is None:
+        if not self._early_terminate or self.last_step is None:
             return False
         if self._trial.should_prune():
             self.stopped = True
-            self._trial.set_user_attr(STOPPED_ATTR, self.last_step)
+            self._storage.set_trial_user_attr(self._trial_id, STOPPED_ATTR, self.last_step)
         return self.stopped
+
+    def record_result(self, returned: Any) -> None:
+        from hydra_wandb_sweeper.objective import storable_result
+
+        self._storage.set_trial_user_attr(self._trial_id, RESULT_ATTR, storable_result(returned))
 
 
 @functools.lru_cache(maxsize=8)
 def _storage(storage_spec: str) -> Any:
     # One storage object per process: a journal storage replays its file only once.
-    from hydra_wandb_sweeper.engine.local import open_storage
+    from hydra_wandb_sweeper.engine.storage import open_storage
 
     return open_storage(storage_spec)
 
@@ -107,8 +127,6 @@ def should_stop() -> bool:
 
 
 def _note_in_wandb_summary(trial: LocalTrialReporter) -> None:
-    import sys
-
     wandb = sys.modules.get("wandb")  # only if the task uses W&B: never import it here
     run = getattr(wandb, "run", None) if wandb is not None else None
     if run is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from hydra_wandb_sweeper.commands import rerun_command
 from hydra_wandb_sweeper.engine.base import SweepDefinition, TrialRecord, TrialState
 from hydra_wandb_sweeper.space import SearchSpace
 
@@ -28,17 +28,11 @@ def best_record(records: Sequence[TrialRecord], definition: SweepDefinition) -> 
     return pick(scored, key=lambda record: record.value)  # type: ignore[arg-type,return-value]
 
 
-def rerun_command(program: str, space: SearchSpace, record: TrialRecord) -> str:
-    overrides = [*space.fixed_overrides, *space.to_overrides(record.params)]
-    return shlex.join(["python", program, *overrides])
-
-
 def summarize(
     sweep_id: str,
     definition: SweepDefinition,
     space: SearchSpace,
     records: Sequence[TrialRecord],
-    program: str,
 ) -> dict[str, Any]:
     counts = Counter(record.state.value for record in records)
     summary: dict[str, Any] = {
@@ -58,7 +52,7 @@ def summarize(
             best_params=dict(best.params),
             best_trial={"number": best.number, "run_id": best.run_id, "state": best.state.value},
             best_overrides=[*space.fixed_overrides, *space.to_overrides(best.params)],
-            rerun_best=rerun_command(program, space, best),
+            rerun_best=rerun_command(space, best.params),
         )
     return summary
 

@@ -121,6 +121,9 @@ def _storage_spec(storage: Any, launch_dir: Path) -> str:
             "hydra.sweeper.storage",
             f"got {storage!r}, expected a journal file path or a storage URL",
         )
+    if storage.startswith("sqlite:///") and not storage.startswith("sqlite:////"):
+        # relative to the launch folder, as in the sweeper: jobs may run in other folders
+        return "sqlite:///" + str(launch_dir / storage.removeprefix("sqlite:///"))
     if "://" in storage:
         return storage
     path = Path(storage).expanduser()

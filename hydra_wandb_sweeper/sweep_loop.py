@@ -6,91 +6,87 @@ so config groups are swapped by Hydra and ``.hydra/overrides.yaml`` records ever
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-import shlex
-import sys
-from collections.abc import Mapping, Sequence
+import signal
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from hydra.core.plugins import Plugins
 from hydra.core.utils import JobReturn, JobStatus
+from hydra.plugins.launcher import Launcher
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
-from hydra_wandb_sweeper.binding import FreshWandbPerJob, env_set_overrides, trial_environment
-from hydra_wandb_sweeper.engine.base import (
-    Engine,
-    SweepDefinition,
-    Trial,
-    TrialRecord,
-    TrialState,
-    is_usable_metric,
-)
+from hydra_wandb_sweeper.binding import TrialTask, env_set_overrides, trial_environment
+from hydra_wandb_sweeper.commands import join_command
+from hydra_wandb_sweeper.engine.base import Engine, Trial, TrialRecord, TrialState
 from hydra_wandb_sweeper.errors import SweepConfigError, SweepRuntimeError
+from hydra_wandb_sweeper.objective import Outcome, objective_outcome
+from hydra_wandb_sweeper.opening import open_sweep
 from hydra_wandb_sweeper.results import print_table, summarize, write_results
 from hydra_wandb_sweeper.settings import SweepSettings, read_settings
-from hydra_wandb_sweeper.space import SearchSpace, build_search_space, validate_method
-from hydra_wandb_sweeper.validation import check_against_config
+from hydra_wandb_sweeper.space import SearchSpace
 
 log = logging.getLogger(__name__)
 
 
 class SweepLoop:
+    config: DictConfig
+    hydra_context: HydraContext
+    launcher: Launcher
+    launch_dir: Path
+    sweep_dir: Path
+    settings: SweepSettings
+
     def __init__(self, raw_settings: Mapping[str, Any]) -> None:
         self._raw_settings = dict(raw_settings)
-        self._raw_settings.pop("_target_", None)
 
     def setup(
         self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
     ) -> None:
         self.config = config
         self.hydra_context = hydra_context
-        self.launcher = Plugins.instance().instantiate_launcher(
-            hydra_context=hydra_context,
-            task_function=FreshWandbPerJob(task_function),
-            config=config,
-        )
         self.launch_dir = Path(config.hydra.runtime.cwd)
         # absolute, so that workers started elsewhere (submitit) find the parameter files
         self.sweep_dir = self.launch_dir / Path(config.hydra.sweep.dir)
         self.settings = read_settings(self._raw_settings, self.launch_dir)
+        if OmegaConf.select(config, "hydra.launcher.backend", default=None) == "threading":
+            raise SweepConfigError(
+                "hydra.launcher.backend",
+                "got 'threading': threads share one environment, so trials would join each "
+                "other's W&B runs. Use the default loky backend, or multiprocessing",
+            )
+        self.launcher = Plugins.instance().instantiate_launcher(
+            hydra_context=hydra_context, task_function=TrialTask(task_function), config=config
+        )
 
     # --- the sweep ----------------------------------------------------------------------------
     def sweep(self, arguments: list[str]) -> list[Sequence[JobReturn]]:
-        engine, space = self._open(arguments)
+        engine, space = open_sweep(
+            self.settings, arguments, self.hydra_context.config_loader, self.config
+        )
         self.sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, self.sweep_dir / "multirun.yaml")
         self._announce(engine, space)
         returns: list[Sequence[JobReturn]] = []
-        mine: list[TrialRecord] = []
         try:
-            self._run(engine, space, returns, mine)
+            with _sigterm_as_interrupt():
+                self._run(engine, space, returns)
         finally:
-            records = engine.records()
-            summary = summarize(engine.sweep_id, engine.definition, space, records, _program())
-            path = write_results(self.sweep_dir, summary)
-            engine.close()
-            if records:
-                print_table(records, engine.definition, space)
-            log.info(f"Results: {path}")
-            if "rerun_best" in summary:
-                log.info(
-                    f"Best {summary['metric']['name']} = {summary['best_value']:.6g}; "
-                    f"re-run it with: {summary['rerun_best']}"
-                )
+            try:
+                self._report(engine, space)
+            finally:
+                engine.close()
         return returns
 
-    def _run(
-        self,
-        engine: Engine,
-        space: SearchSpace,
-        returns: list[Sequence[JobReturn]],
-        mine: list[TrialRecord],
-    ) -> None:
+    def _run(self, engine: Engine, space: SearchSpace, returns: list[Sequence[JobReturn]]) -> None:
         count = self.settings.count
         batch_size = self._batch_size()
+        mine: list[TrialRecord] = []
         job_idx = 0
         try:
             while count is None or len(mine) < count:
@@ -103,59 +99,35 @@ class SweepLoop:
                     log.info("The sweep has no more trials to run (grid done or run_cap reached)")
                     break
                 batch = [self._job_overrides(trial, engine, space) for trial in trials]
-                results = self.launcher.launch(batch, initial_job_idx=job_idx)
+                try:
+                    results = self.launcher.launch(batch, initial_job_idx=job_idx)
+                except Exception as error:  # a worker killed, a cluster job lost
+                    log.error(f"The launcher failed: {error!r}")
+                    mine += engine.release_unfinished(f"the launcher failed: {error!r}")
+                else:
+                    returns.append(results)
+                    for trial, result in zip(trials, results, strict=True):
+                        state, value, error_text = _outcome(result, engine.definition.metric_name)
+                        engine.tell(trial, state, value, error_text)
+                        mine.append(
+                            TrialRecord(
+                                trial.number, trial.run_id, state, value, trial.params, error_text
+                            )
+                        )
                 job_idx += len(trials)
-                returns.append(results)
-                for trial, result in zip(trials, results, strict=True):
-                    state, value, error = _outcome(result, engine.definition.metric_name)
-                    engine.tell(trial, state, value, error)
-                    mine.append(
-                        TrialRecord(trial.number, trial.run_id, state, value, trial.params, error)
-                    )
                 self._check_failure_budget(mine, space)
         except BaseException as interruption:
-            # Ctrl+C, a launcher crash: trials in flight are failed (grid points queued again)
+            # Ctrl+C, SIGTERM, the failure budget: trials in flight end here (their results
+            # kept if their jobs finished; grid points queued again otherwise).
             engine.release_unfinished(f"interrupted before it finished ({interruption!r})")
             if not isinstance(interruption, SweepRuntimeError):
-                log.warning(f"Interrupted. Resume or join this sweep with: {_join_command(engine)}")
+                log.warning(
+                    "Interrupted. Resume or join this sweep with: "
+                    + join_command(engine.sweep_id, engine.location)
+                )
             raise
 
-    # --- opening the sweep ----------------------------------------------------------------------
-    def _open(self, arguments: Sequence[str]) -> tuple[Engine, SearchSpace]:
-        settings = self.settings
-        if settings.engine != "local":
-            raise SweepConfigError(
-                "hydra.sweeper.engine",
-                f"engine {settings.engine!r} is not available in this version; use engine=local",
-            )
-        from hydra_wandb_sweeper.engine.local import LocalEngine
-
-        if settings.sweep_id is not None:
-            engine = LocalEngine.join(
-                settings.storage,
-                settings.sweep_id,
-                seed=settings.seed,
-                bayes_sampler=settings.bayes_sampler,
-            )
-            space = _stored_space(engine.definition, arguments)
-            log.info(f"Joined sweep {engine.sweep_id}: its stored method and search space apply")
-            return engine, space
-        space = build_search_space(settings.parameters, arguments)
-        if not space.parameters:
-            raise SweepConfigError(
-                "hydra.sweeper.parameters",
-                "the search space is empty: add parameters under hydra.sweeper.parameters "
-                "or sweep overrides on the command line (model=a,b)",
-            )
-        validate_method(space, settings.method, settings.metric, settings.early_terminate)
-        _require_an_end(settings)
-        check_against_config(self.hydra_context.config_loader, self.config, space)
-        definition = _definition(settings, space)
-        engine = LocalEngine.create(
-            settings.storage, definition, seed=settings.seed, bayes_sampler=settings.bayes_sampler
-        )
-        return engine, space
-
+    # --- reporting --------------------------------------------------------------------------
     def _announce(self, engine: Engine, space: SearchSpace) -> None:
         definition = engine.definition
         log.info(
@@ -165,7 +137,25 @@ class SweepLoop:
         if space.name_map():
             renamed = ", ".join(f"{key} -> {name}" for key, name in space.name_map().items())
             log.info(f"W&B parameter names: {renamed}")
-        log.info(f"Join this sweep from another terminal or machine: {_join_command(engine)}")
+        log.info(
+            "Join this sweep from another terminal or machine: "
+            + join_command(engine.sweep_id, engine.location)
+        )
+        if self._batch_size() == 1 and "submitit" in str(self.config.hydra.launcher._target_):
+            log.info("Trials run one at a time: set hydra.sweeper.n_jobs to run them in parallel")
+
+    def _report(self, engine: Engine, space: SearchSpace) -> None:
+        records = engine.records()
+        summary = summarize(engine.sweep_id, engine.definition, space, records)
+        path = write_results(self.sweep_dir, summary)
+        if records:
+            print_table(records, engine.definition, space)
+        log.info(f"Results: {path}")
+        if "rerun_best" in summary:
+            log.info(
+                f"Best {summary['metric']['name']} = {summary['best_value']:.6g}; "
+                f"re-run it with: {summary['rerun_best']}"
+            )
 
     # --- per trial ----------------------------------------------------------------------------
     def _job_overrides(self, trial: Trial, engine: Engine, space: SearchSpace) -> list[str]:
@@ -214,8 +204,9 @@ class SweepLoop:
         raise SweepRuntimeError(
             f"{len(failed)} of {len(mine)} trials failed, more than "
             f"hydra.sweeper.max_failure_rate={self.settings.max_failure_rate}. "
-            "Finished trials are kept; fix the failures and resume with "
-            "hydra.sweeper.sweep_id. Failed trials:\n" + "\n".join(lines)
+            "Finished trials are kept, and resuming with hydra.sweeper.sweep_id runs the trials "
+            "the sweep has left (failed grid points are not run again). Failed trials:\n"
+            + "\n".join(lines)
         )
 
 
@@ -229,97 +220,32 @@ def _ask(engine: Engine, wanted: int) -> list[Trial]:
     return trials
 
 
-def _outcome(
-    result: JobReturn, metric_name: str | None
-) -> tuple[TrialState, float | None, str | None]:
+def _outcome(result: JobReturn, metric_name: str | None) -> Outcome:
     """How a job ended: its state, its metric, and the error to record when it failed."""
     if result.status is JobStatus.FAILED:
         try:
             result.return_value  # noqa: B018 - re-raises the job's exception
         except Exception as error:
             return TrialState.FAILED, None, f"{type(error).__name__}: {error}"
-    value = result.return_value
-    if metric_name is None:  # grid and random sweeps may run without a metric
-        return TrialState.FINISHED, value if is_usable_metric(value) else None, None
-    if isinstance(value, Mapping):
-        if metric_name not in value:
-            available = ", ".join(map(str, value)) or "none"
-            return (
-                TrialState.FAILED,
-                None,
-                (
-                    f"the task returned a dict without metric {metric_name!r} "
-                    f"(keys: {available}); set hydra.sweeper.metric.name to one of them"
-                ),
-            )
-        value = value[metric_name]
-    if hasattr(value, "item"):  # numpy and torch scalars
-        value = value.item()
-    if not is_usable_metric(value):
-        return (
-            TrialState.FAILED,
-            None,
-            (
-                f"metric {metric_name} is {value!r}: the task must return a finite "
-                "number, or a dict holding metric.name"
-            ),
-        )
-    return TrialState.FINISHED, float(value), None
+    try:
+        return objective_outcome(result.return_value, metric_name)
+    except Exception as error:  # an odd return value is the trial's failure, not the sweep's
+        return TrialState.FAILED, None, f"cannot read the task's return value: {error!r}"
 
 
-def _definition(settings: SweepSettings, space: SearchSpace) -> SweepDefinition:
-    metric = settings.metric or {}
-    target = metric.get("target")
-    return SweepDefinition(
-        method=str(settings.method),
-        metric_name=metric.get("name"),
-        goal=str(metric.get("goal", "minimize")),
-        target=None if target is None else float(target),
-        parameters=tuple((p.key, p.wandb_name, dict(p.spec)) for p in space.parameters),
-        early_terminate=settings.early_terminate,
-        run_cap=settings.run_cap,
-        name=settings.name,
-        description=settings.description,
-    )
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (``kill``, a cluster's preemption) ends the sweep like Ctrl+C: trials in flight
+    are released and the results written, instead of an exit that skips all of it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
 
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
 
-def _stored_space(definition: SweepDefinition, arguments: Sequence[str]) -> SearchSpace:
-    """The sweep's stored search space, with this process's plain overrides."""
-    from hydra_wandb_sweeper.space import Parameter
-
-    stored = {key: spec for key, _, spec in definition.parameters}
-    given = build_search_space({}, arguments)
-    differing = [p.key for p in given.parameters if stored.get(p.key) != dict(p.spec)]
-    if differing:
-        log.warning(
-            "A joined sweep keeps its stored search space; these command-line sweep overrides "
-            "differ from it and are ignored: " + ", ".join(differing)
-        )
-    parameters = tuple(
-        Parameter(key=key, wandb_name=name, spec=spec) for key, name, spec in definition.parameters
-    )
-    return SearchSpace(parameters=parameters, fixed_overrides=given.fixed_overrides)
-
-
-def _require_an_end(settings: SweepSettings) -> None:
-    if (
-        settings.method in ("random", "bayes")
-        and settings.count is None
-        and settings.run_cap is None
-    ):
-        raise SweepConfigError(
-            "hydra.sweeper.count",
-            f"method {settings.method} never ends by itself: set hydra.sweeper.count "
-            "(trials this process runs) or hydra.sweeper.run_cap (trials in the whole sweep)",
-        )
-
-
-def _program() -> str:
-    return sys.argv[0] if sys.argv and sys.argv[0] else "train.py"
-
-
-def _join_command(engine: Engine) -> str:
-    args = [arg for arg in sys.argv[1:] if not arg.startswith("hydra.sweeper.sweep_id=")]
-    if "-m" not in args and "--multirun" not in args:
-        args.insert(0, "-m")
-    return shlex.join(["python", _program(), *args, f"hydra.sweeper.sweep_id={engine.sweep_id}"])
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -8,6 +8,7 @@ other trials have already run.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,22 +36,40 @@ def example_value(spec: Mapping[str, Any]) -> Any:
         return spec["values"][0]
     if kind in ("normal", "q_normal", "log_normal", "q_log_normal", "beta", "q_beta"):
         return 0.5 if "beta" in kind else spec["mu"]
+    if kind in ("log_uniform", "q_log_uniform"):  # min is a base-e exponent
+        return math.exp(spec["min"])
+    if kind == "inv_log_uniform":
+        return math.exp(-spec["max"])
     return spec["min"]
 
 
 def check_against_config(config_loader: Any, config: DictConfig, space: SearchSpace) -> None:
-    group_parameters = []
+    groups = set()
     for param in space.parameters:
         options = config_loader.get_group_options(group_of(param.key))
         if options:
             _check_group_values(param, options)
-            group_parameters.append(param)
+            groups.add(param.key)
     examples = {param.key: example_value(param.spec) for param in space.parameters}
-    probe = [*space.fixed_overrides, *space.to_overrides(examples)]
     try:
-        config_loader.load_sweep_config(config, probe)
+        config_loader.load_sweep_config(config, _overrides(space, examples))
     except (HydraException, OmegaConfBaseException) as error:
         raise _explain(config_loader, config, space, examples, error) from error
+    # every other listed value must compose too (a string where the config holds an int)
+    for param in space.parameters:
+        if param.key in groups:
+            continue
+        for value in param.spec.get("values", [])[1:]:
+            try:
+                config_loader.load_sweep_config(
+                    config, _overrides(space, {**examples, param.key: value})
+                )
+            except (HydraException, OmegaConfBaseException) as error:
+                raise _cannot_compose(param, value, error) from error
+
+
+def _overrides(space: SearchSpace, values: Mapping[str, Any]) -> list[str]:
+    return [*space.fixed_overrides, *space.to_overrides(values)]
 
 
 def _check_group_values(param: Parameter, options: list[str]) -> None:
@@ -85,15 +104,18 @@ def _explain(
         try:
             config_loader.load_sweep_config(config, probe)
         except (HydraException, OmegaConfBaseException) as param_error:
-            hint = ""
-            if not param.key.startswith("+") and "+" + param.key in str(param_error):
-                hint = f" To add a key that is not in the config, write '+{param.key}'."
-            return SweepConfigError(
-                f"{_WHERE}.{param.key}",
-                f"the config cannot be composed with {param.key}={examples[param.key]!r}: "
-                f"{_first_line(param_error)}.{hint}",
-            )
+            return _cannot_compose(param, examples[param.key], param_error)
     return SweepConfigError("command line", f"the config cannot be composed: {error}")
+
+
+def _cannot_compose(param: Parameter, value: Any, error: Exception) -> SweepConfigError:
+    hint = ""
+    if not param.key.startswith("+") and "+" + param.key in str(error):
+        hint = f" To add a key that is not in the config, write '+{param.key}'."
+    return SweepConfigError(
+        f"{_WHERE}.{param.key}",
+        f"the config cannot be composed with {param.key}={value!r}: {_first_line(error)}.{hint}",
+    )
 
 
 def _first_line(error: Exception) -> str:

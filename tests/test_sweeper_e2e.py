@@ -187,3 +187,21 @@ def test_awkward_string_values_reach_the_job_unchanged(tmp_path):
 def _yaml_flow(values: list[str]) -> str:
     quoted = ["'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'" for value in values]
     return "[" + ",".join(quoted) + "]"
+
+
+@pytest.mark.slow
+def test_a_killed_worker_fails_its_trial_and_keeps_the_others_results(tmp_path):
+    completed = run_sweep(
+        tmp_path,
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        "x=choice(0,1)",
+        "hydra.sweeper.method=grid",
+        "crash_above=0.5",
+        check=False,
+    )
+    assert completed.returncode != 0
+    assert "launcher failed" in completed.stderr and "Traceback" not in completed.stderr
+    summary = results(tmp_path)
+    assert summary["trials"]["finished"] == 1  # x=0 had finished: its result is kept
+    assert summary["trials"]["failed"] == 1

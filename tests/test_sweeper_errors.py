@@ -49,6 +49,15 @@ CASES = {
         ["x=1,2", "hydra.sweeper.count=1", "hydra.sweeper.storage=nosuchdb://nowhere"],
         ["hydra.sweeper.storage", "nosuchdb://nowhere"],
     ),
+    "joblib threading backend": (
+        [
+            "x=1,2",
+            "hydra.sweeper.method=grid",
+            "hydra/launcher=joblib",
+            "hydra.launcher.backend=threading",
+        ],
+        ["hydra.launcher.backend", "threading"],
+    ),
     "random that never ends": (
         ["x=interval(0,1)"],
         ["hydra.sweeper.count", "run_cap"],

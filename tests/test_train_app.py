@@ -23,11 +23,7 @@ TINY = [
     "+trainer.limit_val_batches=1",
 ]
 
-pytestmark = [
-    pytest.mark.usefixtures("hydra_restore_singletons"),
-    # Lightning 2.6 calls a torch 2.13 API that warns; nothing for this project to change.
-    pytest.mark.filterwarnings(r"ignore:`isinstance\(treespec, LeafSpec\)`:FutureWarning"),
-]
+pytestmark = pytest.mark.usefixtures("hydra_restore_singletons")
 
 
 @pytest.mark.slow

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import secrets
 import string
 from collections.abc import Mapping
@@ -15,6 +14,9 @@ _ID_ALPHABET = string.ascii_lowercase + string.digits
 TRIAL_ENV = "HYDRA_WANDB_SWEEPER_TRIAL"
 # Set on a trial by the job when early termination stopped it (the last step reported).
 STOPPED_ATTR = "stopped_at_step"
+# Set on a trial by the job when the task returned: what it returned, so that a launcher
+# failure after the job finished (a sibling worker killed, a cluster error) loses nothing.
+RESULT_ATTR = "job_result"
 
 
 def new_wandb_id(length: int = 8) -> str:
@@ -45,7 +47,6 @@ class TrialRecord:
     value: float | None
     params: Mapping[str, Any]
     error: str | None = None
-    last_step: int | None = None  # last step reported for early termination
 
 
 @dataclass(frozen=True)
@@ -68,10 +69,6 @@ class SweepDefinition:
         return value >= self.target if self.goal == "maximize" else value <= self.target
 
 
-def is_usable_metric(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
 class Engine(Protocol):
     sweep_id: str
     definition: SweepDefinition
@@ -83,8 +80,9 @@ class Engine(Protocol):
     def tell(self, trial: Trial, state: TrialState, value: float | None, error: str | None) -> None:
         """Record how a trial ended."""
 
-    def release_unfinished(self, reason: str) -> None:
-        """Fail (grid: re-queue) every trial asked for here and not told: on an interrupt."""
+    def release_unfinished(self, reason: str) -> list[TrialRecord]:
+        """End every trial asked for here and not told (an interrupt, a launcher failure):
+        finished with the result its job recorded, else failed (grid: queued again)."""
 
     def records(self) -> list[TrialRecord]:
         """Every trial of the sweep, from every process, by number."""

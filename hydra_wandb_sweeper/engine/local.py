@@ -7,25 +7,29 @@ storage (one process or several on one machine or a shared disk); an RDB URL
 
 Grid points are enqueued once when the sweep is created; a process takes one by moving it
 from WAITING to RUNNING, which the storage does atomically, so no grid point runs twice.
+A trial that cannot finish (interrupt, dead process) is failed and its grid point queued
+again; trials ended that way do not count against ``run_cap``.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import itertools
 import json
+import logging
 import os
-import socket
 import threading
 import time
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
+import numpy as np
 import optuna
+from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import FrozenTrial
 from optuna.trial import TrialState as OptunaState
 
 from hydra_wandb_sweeper.engine.base import (
+    RESULT_ATTR,
     STOPPED_ATTR,
     TRIAL_ENV,
     SweepDefinition,
@@ -34,46 +38,28 @@ from hydra_wandb_sweeper.engine.base import (
     TrialState,
     new_wandb_id,
 )
-from hydra_wandb_sweeper.errors import SweepConfigError
+from hydra_wandb_sweeper.engine.storage import (
+    HEARTBEAT_SECONDS,
+    heartbeat_attrs,
+    is_orphan,
+    open_storage,
+    read_definition,
+    store_definition,
+)
+from hydra_wandb_sweeper.objective import objective_outcome
 from hydra_wandb_sweeper.sampling import raw_grid_point, suggest
 from hydra_wandb_sweeper.space import Parameter, grid_values
 
-DEFINITION_ATTR = "wandb_sweep"
-# A RUNNING trial whose process has not written a heartbeat for this long is taken as dead.
-HEARTBEAT_SECONDS = 30.0
-STALE_AFTER_SECONDS = 10 * 60.0
-
-_HOST = socket.gethostname()
+log = logging.getLogger(__name__)
 # The sweep loop reports what matters; Optuna's per-study and per-trial lines are noise here.
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
-def open_storage(spec: str) -> optuna.storages.BaseStorage:
-    """A journal file for a path, an RDB storage for a URL; errors name ``hydra.sweeper.storage``."""
-    try:
-        if "://" in spec:
-            return optuna.storages.RDBStorage(spec)
-        path = Path(spec).expanduser()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        backend = optuna.storages.journal.JournalFileBackend(str(path))
-        return optuna.storages.JournalStorage(backend)
-    except Exception as error:  # any driver error: the user must see which URL failed
-        raise SweepConfigError(
-            "hydra.sweeper.storage",
-            f"cannot open storage {spec!r}: {error}. Expected a writable journal file path "
-            "or an Optuna storage URL such as sqlite:///sweeps.db or postgresql://user@host/db",
-        ) from error
-
-
-def _sampler(definition: SweepDefinition, seed: int | None, bayes_sampler: str) -> Any:
-    if definition.method == "bayes":
+def _sampler(method: str, seed: int | None, bayes_sampler: str) -> optuna.samplers.BaseSampler:
+    if method == "bayes":
         if bayes_sampler == "tpe":
             return optuna.samplers.TPESampler(seed=seed, constant_liar=True)
-        if bayes_sampler == "gp":
-            return optuna.samplers.GPSampler(seed=seed, warn_independent_sampling=False)
-        raise SweepConfigError(
-            "hydra.sweeper.bayes_sampler", f"got {bayes_sampler!r}, expected 'gp' or 'tpe'"
-        )
+        return optuna.samplers.GPSampler(seed=seed, warn_independent_sampling=False)
     # grid trials come from the queue; random samples independently
     return optuna.samplers.RandomSampler(seed=seed)
 
@@ -82,6 +68,14 @@ def _pruner(definition: SweepDefinition) -> optuna.pruners.BasePruner:
     from hydra_wandb_sweeper.hyperband import build_pruner
 
     return build_pruner(definition.early_terminate)
+
+
+def _joiner_seed(seed: int | None, started: int) -> int | None:
+    # The printed join command repeats the seed: each joining process must still draw its
+    # own proposals, or it would repeat the first process's trials.
+    if seed is None:
+        return None
+    return int(np.random.SeedSequence([seed, started, os.getpid()]).generate_state(1)[0])
 
 
 class LocalEngine:
@@ -94,12 +88,11 @@ class LocalEngine:
         study: optuna.Study,
         definition: SweepDefinition,
     ) -> None:
-        self.storage_spec = storage_spec
         self.sweep_id = study.study_name
-        self._storage = storage
-        self._study_id = storage.get_study_id_from_name(study.study_name)
         self.definition = definition
         self.location = storage_spec
+        self._storage = storage
+        self._study_id = storage.get_study_id_from_name(study.study_name)
         self._study = study
         self._parameters = tuple(
             Parameter(key=key, wandb_name=name, spec=spec)
@@ -126,10 +119,10 @@ class LocalEngine:
             storage=storage,
             study_name=new_wandb_id(),
             direction="maximize" if definition.goal == "maximize" else "minimize",
-            sampler=_sampler(definition, seed, bayes_sampler),
+            sampler=_sampler(definition.method, seed, bayes_sampler),
             pruner=_pruner(definition),
         )
-        study.set_user_attr(DEFINITION_ATTR, dataclasses.asdict(definition))
+        store_definition(study, definition)
         engine = cls(storage_spec, storage, study, definition)
         if definition.method == "grid":
             engine._enqueue_grid()
@@ -145,26 +138,12 @@ class LocalEngine:
         bayes_sampler: str = "gp",
     ) -> LocalEngine:
         storage = open_storage(storage_spec)
-        names = [summary.study_name for summary in optuna.get_all_study_summaries(storage)]
-        if sweep_id not in names:
-            known = ", ".join(names[-10:]) or "none"
-            raise SweepConfigError(
-                "hydra.sweeper.sweep_id",
-                f"no sweep {sweep_id!r} in storage {storage_spec!r} (sweeps there: {known}). "
-                "Check the id, or point hydra.sweeper.storage at the storage that holds it",
-            )
-        probe = optuna.load_study(study_name=sweep_id, storage=storage)
-        stored = probe.user_attrs.get(DEFINITION_ATTR)
-        if stored is None:
-            raise SweepConfigError(
-                "hydra.sweeper.sweep_id",
-                f"study {sweep_id!r} in {storage_spec!r} was not created by this sweeper",
-            )
-        definition = _definition_from_attr(stored)
+        definition = read_definition(storage, sweep_id, storage_spec)
+        started = storage.get_n_trials(storage.get_study_id_from_name(sweep_id))
         study = optuna.load_study(
             study_name=sweep_id,
             storage=storage,
-            sampler=_sampler(definition, seed, bayes_sampler),
+            sampler=_sampler(definition.method, _joiner_seed(seed, started), bayes_sampler),
             pruner=_pruner(definition),
         )
         engine = cls(storage_spec, storage, study, definition)
@@ -179,23 +158,21 @@ class LocalEngine:
         trial = self._study.ask()
         with self._lock:  # from here on, an interrupt releases this trial
             self._live[trial.number] = trial
+        # first of all: who runs it, so that no other process takes it for an orphan
+        for name, value in heartbeat_attrs().items():
+            trial.set_user_attr(name, value)
         if (grid and "grid_point" not in trial.user_attrs) or self._over_run_cap(trial.number):
             # another process took the last grid point or the last slot under run_cap
             with self._lock:
                 del self._live[trial.number]
             trial.set_user_attr("discarded", True)
+            self._requeue(trial.user_attrs)
             self._study.tell(trial, state=OptunaState.FAIL)
             return None
         params = {param.key: suggest(trial, param, grid=grid) for param in self._parameters}
         run_id = new_wandb_id()
-        for name, value in {
-            "run_id": run_id,
-            "params": params,
-            "host": _HOST,
-            "pid": os.getpid(),
-            "heartbeat": time.time(),
-        }.items():
-            trial.set_user_attr(name, value)
+        trial.set_user_attr("run_id", run_id)
+        trial.set_user_attr("params", params)
         return Trial(number=trial.number, run_id=run_id, params=params)
 
     def tell(self, trial: Trial, state: TrialState, value: float | None, error: str | None) -> None:
@@ -203,13 +180,24 @@ class LocalEngine:
             optuna_trial = self._live.pop(trial.number)
         self._finish(optuna_trial, state, value, error)
 
-    def release_unfinished(self, reason: str) -> None:
+    def release_unfinished(self, reason: str) -> list[TrialRecord]:
         with self._lock:
             unfinished = list(self._live.values())
             self._live.clear()
+        records = []
         for trial in unfinished:
-            self._requeue(trial.user_attrs)
-            self._finish(trial, TrialState.FAILED, None, reason)
+            attrs = self._fresh_attrs(trial.number)
+            if RESULT_ATTR in attrs:  # its job finished; only the launcher failed
+                state, value, error = objective_outcome(
+                    attrs[RESULT_ATTR], self.definition.metric_name
+                )
+            else:
+                state, value, error = TrialState.FAILED, None, reason
+                trial.set_user_attr("released", True)
+                self._requeue(attrs)
+            self._finish(trial, state, value, error)
+            records.append(_record(self._study.get_trials(deepcopy=False)[trial.number]))
+        return records
 
     def records(self) -> list[TrialRecord]:
         trials = self._study.get_trials(deepcopy=False)
@@ -217,7 +205,7 @@ class LocalEngine:
 
     def job_environment(self, trial: Trial) -> dict[str, str]:
         handle = {
-            "storage": self.storage_spec,
+            "storage": self.location,
             "sweep_id": self.sweep_id,
             "trial_number": trial.number,
             "metric": self.definition.metric_name,
@@ -228,23 +216,47 @@ class LocalEngine:
         self._stop_heartbeat.set()
 
     # --- resume ---------------------------------------------------------------------------
-    def reclaim_orphans(self) -> list[int]:
-        """Fail (grid: re-queue) RUNNING trials whose process died; returns their numbers."""
-        reclaimed = []
+    def reclaim_orphans(self) -> None:
+        """Fail (grid: re-queue) RUNNING trials whose process is gone."""
         now = time.time()
         for frozen in self._study.get_trials(deepcopy=False, states=(OptunaState.RUNNING,)):
-            if frozen.number in self._live or not _is_orphan(frozen, now):
+            if frozen.number in self._live or not is_orphan(frozen, now):
                 continue
             owner = f"{frozen.user_attrs.get('host')}:{frozen.user_attrs.get('pid')}"
+            if self._salvage(frozen):
+                log.warning(f"Trial {frozen.number} of {owner} had finished: its result is kept")
+                continue
+            trial_id = self._trial_id(frozen.number)
+            try:
+                message = f"its process ({owner}) stopped before it finished"
+                self._storage.set_trial_user_attr(trial_id, "error", message)
+                self._storage.set_trial_user_attr(trial_id, "released", True)
+                # the change of state decides: another joiner may be reclaiming it too
+                self._study.tell(frozen.number, state=OptunaState.FAIL)
+            except (UpdateFinishedTrialError, ValueError):
+                continue
             self._requeue(frozen.user_attrs)
-            trial_id = self._storage.get_trial_id_from_study_id_trial_number(
-                self._study_id, frozen.number
-            )
-            message = f"its process ({owner}) stopped before it finished"
-            self._storage.set_trial_user_attr(trial_id, "error", message)
-            self._study.tell(frozen.number, state=OptunaState.FAIL, skip_if_finished=True)
-            reclaimed.append(frozen.number)
-        return reclaimed
+            log.warning(f"Trial {frozen.number} was left running by {owner}: marked failed")
+
+    def _salvage(self, frozen: FrozenTrial) -> bool:
+        """Finish an orphan whose job recorded its result before its sweeper died."""
+        attrs = self._fresh_attrs(frozen.number)
+        if RESULT_ATTR not in attrs:
+            return False
+        state, value, _ = objective_outcome(attrs[RESULT_ATTR], self.definition.metric_name)
+        if state is TrialState.FAILED:
+            return False
+        if STOPPED_ATTR in attrs:
+            state = TrialState.STOPPED
+        trial_id = self._trial_id(frozen.number)
+        try:
+            self._storage.set_trial_user_attr(trial_id, "state", state.value)
+            if value is None:
+                self._storage.set_trial_user_attr(trial_id, "no_metric", True)
+            self._study.tell(frozen.number, 0.0 if value is None else value)
+        except (UpdateFinishedTrialError, ValueError):
+            pass  # another joiner finished it first
+        return True
 
     # --- internals ------------------------------------------------------------------------
     def _finish(
@@ -252,26 +264,41 @@ class LocalEngine:
     ) -> None:
         if error is not None:
             trial.set_user_attr("error", error[:2000])
-        if state is TrialState.FINISHED and self._was_stopped(trial.number):
-            state = TrialState.STOPPED
+        if state is TrialState.FINISHED and STOPPED_ATTR in self._fresh_attrs(trial.number):
+            state = TrialState.STOPPED  # the job's early termination recorded the stop
         if state is TrialState.FAILED:
-            self._study.tell(trial, state=OptunaState.FAIL, skip_if_finished=True)
+            self._tell(trial, OptunaState.FAIL, None)
             return
         # A stopped trial is COMPLETE with the metric it reached, so that every sampler
         # learns from it, as W&B's bayes learns from a stopped run's summary metric.
         trial.set_user_attr("state", state.value)
         if value is None:  # a sweep without a metric (grid, random): Optuna needs a number
             trial.set_user_attr("no_metric", True)
-        self._study.tell(trial, 0.0 if value is None else value, skip_if_finished=True)
+        self._tell(trial, OptunaState.COMPLETE, 0.0 if value is None else value)
 
-    def _was_stopped(self, number: int) -> bool:
-        # the job (maybe another process) records the stop in the storage
-        trial_id = self._storage.get_trial_id_from_study_id_trial_number(self._study_id, number)
-        return STOPPED_ATTR in self._storage.get_trial_user_attrs(trial_id)
+    def _tell(self, trial: optuna.Trial, state: OptunaState, value: float | None) -> None:
+        try:
+            self._study.tell(trial, value, state=state)
+        except (UpdateFinishedTrialError, ValueError):
+            # Another process took this trial for an orphan and failed it meanwhile: keep
+            # the result as a new trial rather than lose it.
+            if state is not OptunaState.COMPLETE:
+                return
+            frozen = self._study.get_trials(deepcopy=False)[trial.number]
+            attrs = self._fresh_attrs(trial.number)
+            attrs = {k: v for k, v in attrs.items() if k not in ("error", "released")}
+            self._study.add_trial(
+                optuna.trial.create_trial(
+                    params=frozen.params,
+                    distributions=frozen.distributions,
+                    value=value,
+                    user_attrs=attrs,
+                    intermediate_values=frozen.intermediate_values,
+                )
+            )
+            log.warning(f"Trial {trial.number} had been marked failed elsewhere; result kept")
 
     def _enqueue_grid(self) -> None:
-        import itertools
-
         keys = [param.key for param in self._parameters]
         axes = [grid_values(param) for param in self._parameters]
         for point, combination in enumerate(itertools.product(*axes)):
@@ -283,21 +310,33 @@ class LocalEngine:
         """Queue a grid point again when its trial could not finish (no-op off the grid)."""
         if "grid_raw" in attrs:
             point = {"grid_point": attrs["grid_point"], "grid_raw": attrs["grid_raw"]}
-            self._study.enqueue_trial(attrs["grid_raw"], user_attrs={**point, "requeued": True})
+            self._study.enqueue_trial(attrs["grid_raw"], user_attrs=point)
+
+    def _trial_id(self, number: int) -> int:
+        return self._storage.get_trial_id_from_study_id_trial_number(self._study_id, number)
+
+    def _fresh_attrs(self, number: int) -> dict[str, Any]:
+        # optuna.Trial caches its attributes; the job writes some from another process
+        return self._storage.get_trial_user_attrs(self._trial_id(number))
 
     def _has_waiting(self) -> bool:
         return bool(self._study.get_trials(deepcopy=False, states=(OptunaState.WAITING,)))
 
-    def _started_numbers(self) -> list[int]:
-        return sorted(t.number for t in self._study.get_trials(deepcopy=False) if _is_counted(t))
+    def _capped_numbers(self) -> list[int]:
+        """Trials that count against run_cap: started, and neither released nor discarded."""
+        return sorted(
+            trial.number
+            for trial in self._study.get_trials(deepcopy=False)
+            if _is_counted(trial) and not trial.user_attrs.get("released")
+        )
 
     def _run_cap_reached(self) -> bool:
         cap = self.definition.run_cap
-        return cap is not None and len(self._started_numbers()) >= cap
+        return cap is not None and len(self._capped_numbers()) >= cap
 
     def _over_run_cap(self, number: int) -> bool:
         cap = self.definition.run_cap
-        return cap is not None and number not in self._started_numbers()[:cap]
+        return cap is not None and number not in self._capped_numbers()[:cap]
 
     def _beat(self) -> None:
         while not self._stop_heartbeat.wait(HEARTBEAT_SECONDS):
@@ -306,7 +345,7 @@ class LocalEngine:
             for trial in live:
                 try:
                     trial.set_user_attr("heartbeat", time.time())
-                except Exception:  # the trial finished meanwhile
+                except (UpdateFinishedTrialError, ValueError):  # it finished meanwhile
                     continue
 
 
@@ -315,54 +354,20 @@ def _is_counted(trial: FrozenTrial) -> bool:
     return trial.state is not OptunaState.WAITING and not trial.user_attrs.get("discarded")
 
 
-def _is_orphan(trial: FrozenTrial, now: float) -> bool:
-    attrs = trial.user_attrs
-    if attrs.get("host") == _HOST and isinstance(attrs.get("pid"), int):
-        return not _process_alive(attrs["pid"])
-    return now - float(attrs.get("heartbeat", 0.0)) > STALE_AFTER_SECONDS
-
-
-def _process_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _record(trial: FrozenTrial) -> TrialRecord:
     attrs = trial.user_attrs
     if trial.state is OptunaState.COMPLETE:
         state = TrialState(attrs.get("state", TrialState.FINISHED.value))
-    elif trial.state is OptunaState.PRUNED:
-        state = TrialState.STOPPED
     elif trial.state is OptunaState.RUNNING:
         state = TrialState.RUNNING
     else:
         state = TrialState.FAILED
-    steps = trial.intermediate_values
+    has_metric = trial.state is OptunaState.COMPLETE and not attrs.get("no_metric")
     return TrialRecord(
         number=trial.number,
         run_id=str(attrs.get("run_id", "")),
         state=state,
-        value=trial.value if _has_metric(trial) else None,
+        value=trial.value if has_metric else None,
         params=attrs.get("params", {}),
         error=attrs.get("error"),
-        last_step=max(steps) if steps else None,
     )
-
-
-def _has_metric(trial: FrozenTrial) -> bool:
-    return trial.state is OptunaState.COMPLETE and not trial.user_attrs.get("no_metric")
-
-
-def _definition_from_attr(stored: Mapping[str, Any]) -> SweepDefinition:
-    fields = dict(stored)
-    fields["parameters"] = tuple(
-        (key, name, spec) for key, name, spec in fields.get("parameters", ())
-    )
-    return SweepDefinition(**fields)

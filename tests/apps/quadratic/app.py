@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -23,6 +24,9 @@ def main(cfg: DictConfig) -> dict[str, float]:
         time.sleep(float(cfg.sleep))
     if cfg.fail_above is not None and cfg.x > cfg.fail_above:
         raise ValueError(f"x={cfg.x} is above fail_above={cfg.fail_above}")
+    if cfg.crash_above is not None and cfg.x > cfg.crash_above:
+        time.sleep(1.0)  # let the other jobs of the batch finish first
+        os.kill(os.getpid(), signal.SIGKILL)  # as the kernel's OOM killer would
     loss = (cfg.x - 1.0) ** 2 + (cfg.y + 2.0) ** 2 + cfg.shape.offset
     output_dir = Path(HydraConfig.get().runtime.output_dir)
     record = {

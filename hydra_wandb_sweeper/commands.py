@@ -1,0 +1,31 @@
+"""The commands the sweeper prints: join or resume the sweep, re-run a trial."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from hydra_wandb_sweeper.space import SearchSpace
+
+_SWEEP_ID = "hydra.sweeper.sweep_id="
+_STORAGE = "hydra.sweeper.storage="
+
+
+def program() -> str:
+    return sys.argv[0] if sys.argv and sys.argv[0] else "train.py"
+
+
+def join_command(sweep_id: str, storage: str) -> str:
+    """This process's command line, pointed at the sweep and its storage, so that it joins
+    from any folder (and any machine that sees the same storage)."""
+    args = [arg for arg in sys.argv[1:] if not arg.startswith((_SWEEP_ID, _STORAGE))]
+    if "-m" not in args and "--multirun" not in args:
+        args.insert(0, "-m")
+    return shlex.join(["python", program(), *args, _SWEEP_ID + sweep_id, _STORAGE + storage])
+
+
+def rerun_command(space: SearchSpace, params: Mapping[str, Any]) -> str:
+    """A single run (no -m) with the trial's values."""
+    return shlex.join(["python", program(), *space.fixed_overrides, *space.to_overrides(params)])
