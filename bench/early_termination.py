@@ -78,7 +78,10 @@ def main() -> None:
     args = parser.parse_args()
 
     outcomes = {}
-    for label, early in (("without early termination", False), ("hyperband min_iter 1 eta 2", True)):
+    for label, early in (
+        ("without early termination", False),
+        ("hyperband min_iter 1 eta 2", True),
+    ):
         with tempfile.TemporaryDirectory() as tmp:
             outcomes[label] = run_sweep(Path(tmp), args.trials, args.epochs, args.model, early)
         print(f"{label}: done", file=sys.stderr)
