@@ -55,11 +55,17 @@ def check_against_config(config_loader: Any, config: DictConfig, space: SearchSp
         config_loader.load_sweep_config(config, _overrides(space, examples))
     except (HydraException, OmegaConfBaseException) as error:
         raise _explain(config_loader, config, space, examples, error) from error
-    # every other listed value must compose too (a string where the config holds an int)
+    # the other listed values must compose too (a string where a typed config holds an int);
+    # one value per type is enough, but every string, as an enum field takes only some
     for param in space.parameters:
         if param.key in groups:
             continue
-        for value in param.spec.get("values", [])[1:]:
+        values = param.spec.get("values", [])
+        probed = {type(values[0])} if values else set()
+        for value in values[1:]:
+            if type(value) in probed and not isinstance(value, str):
+                continue
+            probed.add(type(value))
             try:
                 config_loader.load_sweep_config(
                     config, _overrides(space, {**examples, param.key: value})
