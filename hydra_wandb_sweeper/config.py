@@ -55,3 +55,5 @@ class WandbSweeperConf:
     seed: int | None = None
     # sampler behind method: bayes on the local engine: gp (Optuna's GPSampler) | tpe
     bayes_sampler: str = "gp"
+    # random trials before the bayes sampler fits its model (Optuna's n_startup_trials)
+    bayes_startup_trials: int = 10

@@ -36,7 +36,7 @@ def open_sweep(
             settings.storage,
             settings.sweep_id,
             seed=settings.seed,
-            bayes_sampler=settings.bayes_sampler,
+            bayes=(settings.bayes_sampler, settings.bayes_startup_trials),
         )
         _require_an_end(engine.definition.method, settings.count, engine.definition.run_cap)
         log.info(f"Joined sweep {engine.sweep_id}: its stored method and search space apply")
@@ -56,7 +56,7 @@ def open_sweep(
         settings.storage,
         _definition(settings, space),
         seed=settings.seed,
-        bayes_sampler=settings.bayes_sampler,
+        bayes=(settings.bayes_sampler, settings.bayes_startup_trials),
     )
     return engine, space
 

@@ -36,6 +36,7 @@ class SweepSettings:
     storage: str
     seed: int | None
     bayes_sampler: str
+    bayes_startup_trials: int
 
 
 def plain(value: Any) -> Any:
@@ -110,6 +111,10 @@ def read_settings(raw: Mapping[str, Any], launch_dir: Path) -> SweepSettings:
         storage=_storage_spec(values.get("storage"), launch_dir),
         seed=values.get("seed"),
         bayes_sampler=_one_of("bayes_sampler", values.get("bayes_sampler", "gp"), BAYES_SAMPLERS),
+        bayes_startup_trials=_positive_int(
+            "bayes_startup_trials", values.get("bayes_startup_trials", 10)
+        )
+        or 10,
     )
 
 

@@ -55,11 +55,16 @@ log = logging.getLogger(__name__)
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
-def _sampler(method: str, seed: int | None, bayes_sampler: str) -> optuna.samplers.BaseSampler:
+def _sampler(method: str, seed: int | None, bayes: tuple[str, int]) -> optuna.samplers.BaseSampler:
     if method == "bayes":
-        if bayes_sampler == "tpe":
-            return optuna.samplers.TPESampler(seed=seed, constant_liar=True)
-        return optuna.samplers.GPSampler(seed=seed, warn_independent_sampling=False)
+        kind, startup_trials = bayes
+        if kind == "tpe":
+            return optuna.samplers.TPESampler(
+                seed=seed, n_startup_trials=startup_trials, constant_liar=True
+            )
+        return optuna.samplers.GPSampler(
+            seed=seed, n_startup_trials=startup_trials, warn_independent_sampling=False
+        )
     # grid trials come from the queue; random samples independently
     return optuna.samplers.RandomSampler(seed=seed)
 
@@ -112,14 +117,14 @@ class LocalEngine:
         definition: SweepDefinition,
         *,
         seed: int | None = None,
-        bayes_sampler: str = "gp",
+        bayes: tuple[str, int] = ("gp", 10),
     ) -> LocalEngine:
         storage = open_storage(storage_spec)
         study = optuna.create_study(
             storage=storage,
             study_name=new_wandb_id(),
             direction="maximize" if definition.goal == "maximize" else "minimize",
-            sampler=_sampler(definition.method, seed, bayes_sampler),
+            sampler=_sampler(definition.method, seed, bayes),
             pruner=_pruner(definition),
         )
         store_definition(study, definition)
@@ -135,7 +140,7 @@ class LocalEngine:
         sweep_id: str,
         *,
         seed: int | None = None,
-        bayes_sampler: str = "gp",
+        bayes: tuple[str, int] = ("gp", 10),
     ) -> LocalEngine:
         storage = open_storage(storage_spec)
         definition = read_definition(storage, sweep_id, storage_spec)
@@ -143,7 +148,7 @@ class LocalEngine:
         study = optuna.load_study(
             study_name=sweep_id,
             storage=storage,
-            sampler=_sampler(definition.method, _joiner_seed(seed, started), bayes_sampler),
+            sampler=_sampler(definition.method, _joiner_seed(seed, started), bayes),
             pruner=_pruner(definition),
         )
         engine = cls(storage_spec, storage, study, definition)
