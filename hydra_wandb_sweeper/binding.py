@@ -82,5 +82,7 @@ class TrialTask:
 
         trial = current_trial()
         if trial is not None:
-            trial.record_result(returned)
+            from hydra.core.hydra_config import HydraConfig
+
+            trial.record_result(returned, list(HydraConfig.get().overrides.task))
         return returned

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import shlex
 import sys
-from collections.abc import Mapping
-from typing import Any
-
-from hydra_wandb_sweeper.space import SearchSpace
+from collections.abc import Sequence
 
 _SWEEP_ID = "hydra.sweeper.sweep_id="
 _STORAGE = "hydra.sweeper.storage="
@@ -26,6 +23,6 @@ def join_command(sweep_id: str, storage: str) -> str:
     return shlex.join(["python", program(), *args, _SWEEP_ID + sweep_id, _STORAGE + storage])
 
 
-def rerun_command(space: SearchSpace, params: Mapping[str, Any]) -> str:
-    """A single run (no -m) with the trial's values."""
-    return shlex.join(["python", program(), *space.fixed_overrides, *space.to_overrides(params)])
+def rerun_command(overrides: Sequence[str]) -> str:
+    """A single run (no -m) with a trial's overrides."""
+    return shlex.join(["python", program(), *overrides])

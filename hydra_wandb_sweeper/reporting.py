@@ -20,7 +20,7 @@ import os
 import sys
 from typing import Any
 
-from hydra_wandb_sweeper.engine.base import RESULT_ATTR, STOPPED_ATTR, TRIAL_ENV
+from hydra_wandb_sweeper.engine.base import OVERRIDES_ATTR, RESULT_ATTR, STOPPED_ATTR, TRIAL_ENV
 
 
 class LocalTrialReporter:
@@ -80,9 +80,10 @@ class LocalTrialReporter:
             self._storage.set_trial_user_attr(self._trial_id, STOPPED_ATTR, self.last_step)
         return self.stopped
 
-    def record_result(self, returned: Any) -> None:
+    def record_result(self, returned: Any, overrides: list[str]) -> None:
         from hydra_wandb_sweeper.objective import storable_result
 
+        self._storage.set_trial_user_attr(self._trial_id, OVERRIDES_ATTR, overrides)
         self._storage.set_trial_user_attr(self._trial_id, RESULT_ATTR, storable_result(returned))
 
 

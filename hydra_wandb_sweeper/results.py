@@ -47,12 +47,16 @@ def summarize(
     }
     best = best_record(records, definition)
     if best is not None:
+        # what the best trial's job ran with; computed only if its job recorded nothing
+        overrides = list(
+            best.overrides or [*space.fixed_overrides, *space.to_overrides(best.params)]
+        )
         summary.update(
             best_value=best.value,
             best_params=dict(best.params),
             best_trial={"number": best.number, "run_id": best.run_id, "state": best.state.value},
-            best_overrides=[*space.fixed_overrides, *space.to_overrides(best.params)],
-            rerun_best=rerun_command(space, best.params),
+            best_overrides=overrides,
+            rerun_best=rerun_command(overrides),
         )
     return summary
 

@@ -28,6 +28,8 @@ def test_random_sweep_runs_count_trials_each_a_hydra_job(tmp_path):
         jobs, key=lambda job: (job["config"]["x"] - 1) ** 2 + job["config"]["shape"]["offset"]
     )
     assert summary["best_params"]["x"] == best["config"]["x"]
+    # exactly what Hydra applied to the best trial's job, as .hydra/overrides.yaml has it
+    assert summary["best_overrides"] == best["overrides"]
     assert summary["rerun_best"].endswith(" ".join(summary["best_overrides"]))
 
 

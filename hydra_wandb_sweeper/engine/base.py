@@ -17,6 +17,8 @@ STOPPED_ATTR = "stopped_at_step"
 # Set on a trial by the job when the task returned: what it returned, so that a launcher
 # failure after the job finished (a sibling worker killed, a cluster error) loses nothing.
 RESULT_ATTR = "job_result"
+# Set with it: the task overrides Hydra applied to the job (what re-runs the trial).
+OVERRIDES_ATTR = "job_overrides"
 
 
 def new_wandb_id(length: int = 8) -> str:
@@ -47,6 +49,8 @@ class TrialRecord:
     value: float | None
     params: Mapping[str, Any]
     error: str | None = None
+    # the task overrides Hydra applied to the trial's job, as its job recorded them
+    overrides: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from optuna.trial import FrozenTrial
 from optuna.trial import TrialState as OptunaState
 
 from hydra_wandb_sweeper.engine.base import (
+    OVERRIDES_ATTR,
     RESULT_ATTR,
     STOPPED_ATTR,
     TRIAL_ENV,
@@ -375,4 +376,5 @@ def _record(trial: FrozenTrial) -> TrialRecord:
         value=trial.value if has_metric else None,
         params=attrs.get("params", {}),
         error=attrs.get("error"),
+        overrides=tuple(attrs[OVERRIDES_ATTR]) if OVERRIDES_ATTR in attrs else None,
     )
