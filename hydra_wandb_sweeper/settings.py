@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, ListConfig, OmegaConf
-
+from hydra_wandb_sweeper.distributions import nearest
 from hydra_wandb_sweeper.errors import SweepConfigError
+from hydra_wandb_sweeper.space import plain
 
 ENGINES = ("local", "wandb")
 BAYES_SAMPLERS = ("gp", "tpe")
@@ -39,13 +38,6 @@ class SweepSettings:
     bayes_startup_trials: int
 
 
-def plain(value: Any) -> Any:
-    """OmegaConf containers as plain Python containers, interpolations resolved."""
-    if isinstance(value, (DictConfig, ListConfig)):
-        return OmegaConf.to_container(value, resolve=True)
-    return value
-
-
 def _positive_int(key: str, value: Any) -> int | None:
     if value is None:
         return None
@@ -59,10 +51,9 @@ def _positive_int(key: str, value: Any) -> int | None:
 def _one_of(key: str, value: Any, allowed: tuple[str, ...]) -> str:
     if value in allowed:
         return str(value)
-    nearest = difflib.get_close_matches(str(value), allowed, n=1)
-    hint = f" Did you mean {nearest[0]!r}?" if nearest else ""
     raise SweepConfigError(
-        f"hydra.sweeper.{key}", f"got {value!r}, expected one of {', '.join(allowed)}.{hint}"
+        f"hydra.sweeper.{key}",
+        f"got {value!r}, expected one of {', '.join(allowed)}.{nearest(str(value), allowed)}",
     )
 
 

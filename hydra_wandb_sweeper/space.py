@@ -97,7 +97,7 @@ def build_search_space(
 ) -> SearchSpace:
     """Merge the configured parameters and the command-line overrides into one space."""
     parameters: dict[_ParameterId, Parameter] = {}
-    for key, raw in _flatten_parameters(_plain(config_parameters) or {}, where):
+    for key, raw in _flatten_parameters(plain(config_parameters) or {}, where):
         origin = f"{where}.{key}"
         parsed = _parse_config_key(key, origin)
         parameter_id = _identity(parsed)
@@ -129,7 +129,7 @@ def canonical_spec(key: str, raw: Any, *, where: str) -> dict[str, Any]:
     """One parameter (a W&B dict, a Hydra sweep string or a plain value) → canonical spec."""
     origin = f"{where}.{key}" if where else key
     _parse_config_key(key, origin)
-    raw = _plain(raw)
+    raw = plain(raw)
     if isinstance(raw, Mapping):
         return spec_from_wandb_dict(raw, origin)
     if isinstance(raw, str):
@@ -169,7 +169,8 @@ def _parameter(key: str, spec: dict[str, Any], origin: str) -> Parameter:
     return Parameter(key=key, wandb_name=wandb_name, spec=spec, origin=origin)
 
 
-def _plain(raw: Any) -> Any:
+def plain(raw: Any) -> Any:
+    """OmegaConf containers as plain Python containers, interpolations resolved."""
     if isinstance(raw, (DictConfig, ListConfig)):
         return OmegaConf.to_container(raw, resolve=True)
     return raw
