@@ -1,7 +1,8 @@
 """hydra-wandb-sweeper: Weights & Biases sweeps driven by Hydra.
 
-This module is imported whenever Hydra discovers the plugin, so it must stay light:
-the public helpers below import their heavy dependencies only when called.
+This module is imported whenever Hydra discovers the plugin, so it must stay light: the
+error types and the config dataclass are plain Python, and the helpers that need the engine
+or Lightning are imported only when first used.
 """
 
 from __future__ import annotations
@@ -10,15 +11,32 @@ __version__ = "0.1.0"
 
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from hydra_wandb_sweeper.reporting import report, should_stop
+from hydra_wandb_sweeper.config import WandbSweeperConf
+from hydra_wandb_sweeper.errors import SweepConfigError, SweepRuntimeError
 
-__all__ = ["report", "should_stop"]
+if TYPE_CHECKING:
+    from hydra_wandb_sweeper.job.lightning_callback import SweepEarlyTermination
+    from hydra_wandb_sweeper.job.reporting import report, should_stop
+
+__all__ = [
+    "SweepConfigError",
+    "SweepEarlyTermination",
+    "SweepRuntimeError",
+    "WandbSweeperConf",
+    "report",
+    "should_stop",
+]
+
+_LAZY = {
+    "report": "hydra_wandb_sweeper.job.reporting",
+    "should_stop": "hydra_wandb_sweeper.job.reporting",
+    "SweepEarlyTermination": "hydra_wandb_sweeper.job.lightning_callback",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name in __all__:
-        from hydra_wandb_sweeper import reporting
+    if name in _LAZY:
+        import importlib
 
-        return getattr(reporting, name)
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,7 +3,7 @@
 W&B's own sweep fields come first, so that an existing ``sweep.yaml`` can be pasted under
 ``hydra.sweeper``; the plugin's own fields follow. Nested W&B structures (``metric``,
 ``parameters``, ``early_terminate``) are typed ``Any`` on purpose: they are validated by
-:mod:`hydra_wandb_sweeper.space` and :mod:`hydra_wandb_sweeper.settings`, whose errors name the
+:mod:`hydra_wandb_sweeper.searchspace.space` and :mod:`hydra_wandb_sweeper.sweep.settings`, whose errors name the
 key, the bad value and what was expected.
 """
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from hydra.types import HydraContext, TaskFunction
     from omegaconf import DictConfig
 
-    from hydra_wandb_sweeper.sweep_loop import SweepLoop
+    from hydra_wandb_sweeper.sweep.loop import SweepLoop
 
 ConfigStore.instance().store(
     group="hydra/sweeper", name="wandb", node=WandbSweeperConf, provider="hydra-wandb-sweeper"
@@ -38,7 +38,7 @@ class WandbSweeper(Sweeper):
         task_function: TaskFunction,
         config: DictConfig,
     ) -> None:
-        from hydra_wandb_sweeper.sweep_loop import SweepLoop
+        from hydra_wandb_sweeper.sweep.loop import SweepLoop
 
         self._loop = SweepLoop(self._settings)
         self._loop.setup(hydra_context=hydra_context, task_function=task_function, config=config)

@@ -10,7 +10,7 @@ from enum import Enum
 from typing import Any, Protocol
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
-# The job's handle to its trial (JSON), read by hydra_wandb_sweeper.reporting in the job.
+# The job's handle to its trial (JSON), read by hydra_wandb_sweeper.job.reporting in the job.
 TRIAL_ENV = "HYDRA_WANDB_SWEEPER_TRIAL"
 # Set on a trial by the job when early termination stopped it (the last step reported).
 STOPPED_ATTR = "stopped_at_step"

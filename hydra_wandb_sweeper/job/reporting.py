@@ -1,0 +1,135 @@
+"""The running trial's line to its engine: report the metric each step, ask whether to stop.
+
+The sweeper puts a handle to the trial in the job's environment, so this works the same
+in-process (basic launcher) and in worker processes (joblib, submitit). Outside a sweep
+:func:`report` does nothing and :func:`should_stop` is False, so a task can call them
+unconditionally::
+
+    for epoch in range(epochs):
+        score = train_one_epoch()
+        report(score, step=epoch + 1)
+        if should_stop():
+            break
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from typing import Any
+
+from hydra_wandb_sweeper.engine.base import OVERRIDES_ATTR, RESULT_ATTR, STOPPED_ATTR, TRIAL_ENV
+
+
+class LocalTrialReporter:
+    """Reports to the trial in the local engine's Optuna storage, judged by its pruner."""
+
+    def __init__(self, storage_spec: str, sweep_id: str, trial_number: int, metric: str | None):
+        self.storage_spec = storage_spec
+        self.sweep_id = sweep_id
+        self.trial_number = trial_number
+        self.metric = metric
+        self.last_step: int | None = None
+        self.stopped = False
+
+    @functools.cached_property
+    def _storage(self) -> Any:
+        return _storage(self.storage_spec)
+
+    @functools.cached_property
+    def _trial_id(self) -> int:
+        study_id = self._storage.get_study_id_from_name(self.sweep_id)
+        return self._storage.get_trial_id_from_study_id_trial_number(study_id, self.trial_number)
+
+    @functools.cached_property
+    def _early_terminate(self) -> Any:
+        from hydra_wandb_sweeper.engine.local.storage import read_definition
+
+        return read_definition(self._storage, self.sweep_id, self.storage_spec).early_terminate
+
+    @functools.cached_property
+    def _trial(self) -> Any:
+        # Loaded only when the task reports: a task that never does costs no study.
+        import optuna
+
+        from hydra_wandb_sweeper.engine.local.hyperband import build_pruner
+
+        study = optuna.load_study(
+            study_name=self.sweep_id,
+            storage=self._storage,
+            sampler=optuna.samplers.RandomSampler(),  # never samples here
+            pruner=build_pruner(self._early_terminate),
+        )
+        return optuna.Trial(study, self._trial_id)
+
+    def report(self, value: float, step: int) -> None:
+        if self.last_step is not None and step <= self.last_step:
+            step = self.last_step + 1  # steps only go forward; a repeated step is the next one
+        self._trial.report(float(value), step)
+        self.last_step = step
+
+    def should_stop(self) -> bool:
+        if self.stopped:
+            return True
+        if not self._early_terminate or self.last_step is None:
+            return False
+        if self._trial.should_prune():
+            self.stopped = True
+            self._storage.set_trial_user_attr(self._trial_id, STOPPED_ATTR, self.last_step)
+        return self.stopped
+
+    def record_result(self, returned: Any, overrides: list[str]) -> None:
+        from hydra_wandb_sweeper.engine.outcome import storable_result
+
+        self._storage.set_trial_user_attr(self._trial_id, OVERRIDES_ATTR, overrides)
+        self._storage.set_trial_user_attr(self._trial_id, RESULT_ATTR, storable_result(returned))
+
+
+@functools.lru_cache(maxsize=8)
+def _storage(storage_spec: str) -> Any:
+    # One storage object per process: a journal storage replays its file only once.
+    from hydra_wandb_sweeper.engine.local.storage import open_storage
+
+    return open_storage(storage_spec)
+
+
+@functools.lru_cache(maxsize=32)
+def _reporter_for(handle_json: str) -> LocalTrialReporter:
+    handle = json.loads(handle_json)
+    return LocalTrialReporter(
+        handle["storage"], handle["sweep_id"], int(handle["trial_number"]), handle.get("metric")
+    )
+
+
+def current_trial() -> LocalTrialReporter | None:
+    """The reporter of the trial this job runs, or None outside a sweep."""
+    handle_json = os.environ.get(TRIAL_ENV)
+    if not handle_json:
+        return None
+    return _reporter_for(handle_json)
+
+
+def report(value: float, step: int) -> None:
+    """Report the sweep metric of the running trial at ``step`` (1, 2, ... e.g. epochs)."""
+    trial = current_trial()
+    if trial is not None:
+        trial.report(value, step)
+
+
+def should_stop() -> bool:
+    """True when the sweep's early termination stops this trial; end it gracefully then."""
+    trial = current_trial()
+    if trial is None or not trial.should_stop():
+        return False
+    _note_in_wandb_summary(trial)
+    return True
+
+
+def _note_in_wandb_summary(trial: LocalTrialReporter) -> None:
+    wandb = sys.modules.get("wandb")  # only if the task uses W&B: never import it here
+    run = getattr(wandb, "run", None) if wandb is not None else None
+    if run is not None:
+        run.summary["sweep/stopped_early"] = True
+        run.summary["sweep/stopped_at_step"] = trial.last_step

@@ -1,0 +1,149 @@
+"""Checks of ``method``, ``metric`` and ``early_terminate`` against W&B's sweep schema."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from hydra_wandb_sweeper.errors import SweepConfigError
+from hydra_wandb_sweeper.searchspace.distributions import grid_values, nearest
+
+if TYPE_CHECKING:
+    from hydra_wandb_sweeper.searchspace.space import SearchSpace
+
+METHODS = ("grid", "random", "bayes")
+GOALS = ("minimize", "maximize")
+_METRIC_FIELDS = ("name", "goal", "target", "impute", "impute_while_running")
+_IMPUTE_CHOICES = ("latest", "best", "worst")
+_IMPUTE_WHILE_RUNNING_CHOICES = ("latest", "best", "worst", "false")
+_HYPERBAND_FIELDS = ("type", "min_iter", "max_iter", "s", "eta", "strict")
+_SWEEPER = "hydra.sweeper"
+
+
+def validate_method(space: SearchSpace, method: Any, metric: Any, early_terminate: Any) -> None:
+    """Raise :class:`SweepConfigError` for the first mistake in how the space is searched."""
+    _check_method(method)
+    metric_name = _checked_metric_name(metric)
+    if method == "bayes" and metric_name is None:
+        raise SweepConfigError(
+            f"{_SWEEPER}.metric.name",
+            "method bayes needs a metric to model; set metric: {name: <logged or returned "
+            "metric>, goal: minimize|maximize}, or use method random",
+        )
+    if early_terminate is not None:
+        _check_early_terminate(early_terminate)
+        if metric_name is None:
+            raise SweepConfigError(
+                f"{_SWEEPER}.metric.name",
+                "early_terminate needs a metric (hyperband compares runs on it); set "
+                "metric: {name: <metric>, goal: minimize|maximize}",
+            )
+    if method == "grid":
+        for parameter in space.parameters:
+            grid_values(parameter.spec, parameter.origin or parameter.key)
+
+
+def _check_method(method: Any) -> None:
+    if method not in METHODS:
+        raise SweepConfigError(
+            f"{_SWEEPER}.method",
+            f"unknown method {method!r}; expected grid, random or bayes."
+            f"{nearest(str(method), METHODS)}",
+        )
+
+
+def _checked_metric_name(metric: Any) -> str | None:
+    """The metric's name, after checking every metric field; None when there is no metric."""
+    if metric is None:
+        return None
+    where = f"{_SWEEPER}.metric"
+    if not isinstance(metric, Mapping):
+        raise SweepConfigError(
+            where, f"expected {{name: <metric>, goal: minimize|maximize}}, got {metric!r}"
+        )
+    _reject_unknown(metric, _METRIC_FIELDS, where)
+    name = metric.get("name")
+    if not isinstance(name, str) or not name:
+        raise SweepConfigError(
+            f"{where}.name", f"expected the metric's name as a non-empty string, got {name!r}"
+        )
+    _check_choice(metric, "goal", GOALS, where)
+    _check_choice(metric, "impute", _IMPUTE_CHOICES, where)
+    if metric.get("impute_while_running") is not False:
+        _check_choice(metric, "impute_while_running", _IMPUTE_WHILE_RUNNING_CHOICES, where)
+    target = metric.get("target")
+    if target is not None and not _is_finite_number(target):
+        raise SweepConfigError(
+            f"{where}.target",
+            f"expected a number (the sweep stops once it is reached), got {target!r}",
+        )
+    return name
+
+
+def _check_early_terminate(early_terminate: Any) -> None:
+    where = f"{_SWEEPER}.early_terminate"
+    if not isinstance(early_terminate, Mapping):
+        raise SweepConfigError(
+            where, f"expected {{type: hyperband, min_iter: <n>, eta: 3}}, got {early_terminate!r}"
+        )
+    _reject_unknown(early_terminate, _HYPERBAND_FIELDS, where)
+    kind = early_terminate.get("type")
+    if kind != "hyperband":
+        raise SweepConfigError(
+            f"{where}.type",
+            f"expected 'hyperband' (the only early-termination type W&B has), got {kind!r}."
+            f"{nearest(str(kind), ['hyperband'])}",
+        )
+    for name in ("min_iter", "max_iter", "s"):
+        value = early_terminate.get(name)
+        if value is not None and (_as_int(value) is None or value < 1):
+            raise SweepConfigError(f"{where}.{name}", f"expected an integer >= 1, got {value!r}")
+    has_min_iter = early_terminate.get("min_iter") is not None
+    has_max_iter_and_s = all(early_terminate.get(n) is not None for n in ("max_iter", "s"))
+    if not (has_min_iter or has_max_iter_and_s):
+        raise SweepConfigError(
+            where,
+            f"hyperband needs min_iter, or max_iter and s, to place its brackets; got "
+            f"{dict(early_terminate)!r}. E.g. {{type: hyperband, min_iter: 3, eta: 3}}",
+        )
+    eta = early_terminate.get("eta")
+    if eta is not None and (_as_int(eta) is None or eta <= 1):
+        raise SweepConfigError(
+            f"{where}.eta",
+            f"expected an integer > 1 (keep the top 1/eta of runs at each bracket; default 3), "
+            f"got {eta!r}",
+        )
+    strict = early_terminate.get("strict")
+    if strict is not None and not isinstance(strict, bool):
+        raise SweepConfigError(f"{where}.strict", f"expected true or false, got {strict!r}")
+
+
+def _reject_unknown(fields: Mapping[str, Any], known: Sequence[str], where: str) -> None:
+    for name in fields:
+        if name not in known:
+            raise SweepConfigError(
+                f"{where}.{name}",
+                f"unknown field (value {fields[name]!r}); expected one of {', '.join(known)}."
+                f"{nearest(str(name), known)}",
+            )
+
+
+def _check_choice(fields: Mapping[str, Any], name: str, choices: Sequence[str], where: str) -> None:
+    value = fields.get(name)
+    if value is not None and value not in choices:
+        raise SweepConfigError(
+            f"{where}.{name}",
+            f"expected one of {', '.join(choices)}, got {value!r}.{nearest(str(value), choices)}",
+        )
+
+
+def _is_finite_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _as_int(value: Any) -> int | None:
+    """``value`` as an int when it is an int or an integral float (YAML ``3.0``), else None."""
+    if not _is_finite_number(value) or (isinstance(value, float) and not value.is_integer()):
+        return None
+    return int(value)

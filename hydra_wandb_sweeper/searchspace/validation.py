@@ -1,0 +1,128 @@
+"""Checks of the search space against the composed config, before any trial starts.
+
+A parameter key must exist in the config (or be written ``+key``), and every value of a
+config-group parameter must be an option of that group. Hydra would find both mistakes
+too, but only when the first job starting with that value composes its config, after
+other trials have already run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from hydra.errors import HydraException
+from omegaconf import DictConfig
+from omegaconf.errors import OmegaConfBaseException
+
+from hydra_wandb_sweeper.errors import SweepConfigError
+from hydra_wandb_sweeper.searchspace.space import Parameter, SearchSpace
+
+_WHERE = "hydra.sweeper.parameters"
+
+
+def group_of(key: str) -> str:
+    """The config group a key names (``+experiment`` -> ``experiment``, ``db@backup`` -> ``db``)."""
+    return key.lstrip("+~").split("@", 1)[0]
+
+
+def example_value(spec: Mapping[str, Any]) -> Any:
+    """A value of the distribution, to compose a probe config with."""
+    kind = spec["distribution"]
+    if kind == "constant":
+        return spec["value"]
+    if "values" in spec:
+        return spec["values"][0]
+    if kind in ("normal", "q_normal", "log_normal", "q_log_normal", "beta", "q_beta"):
+        return 0.5 if "beta" in kind else spec["mu"]
+    if kind in ("log_uniform", "q_log_uniform"):  # min is a base-e exponent
+        return math.exp(spec["min"])
+    if kind == "inv_log_uniform":
+        return math.exp(-spec["max"])
+    return spec["min"]
+
+
+def check_against_config(config_loader: Any, config: DictConfig, space: SearchSpace) -> None:
+    groups = set()
+    for param in space.parameters:
+        options = config_loader.get_group_options(group_of(param.key))
+        if options:
+            _check_group_values(param, options)
+            groups.add(param.key)
+    examples = {param.key: example_value(param.spec) for param in space.parameters}
+    try:
+        config_loader.load_sweep_config(config, _overrides(space, examples))
+    except (HydraException, OmegaConfBaseException) as error:
+        raise _explain(config_loader, config, space, examples, error) from error
+    # the other listed values must compose too (a string where a typed config holds an int);
+    # one value per type is enough, but every string, as an enum field takes only some
+    for param in space.parameters:
+        if param.key in groups:
+            continue
+        values = param.spec.get("values", [])
+        probed = {type(values[0])} if values else set()
+        for value in values[1:]:
+            if type(value) in probed and not isinstance(value, str):
+                continue
+            probed.add(type(value))
+            try:
+                config_loader.load_sweep_config(
+                    config, _overrides(space, {**examples, param.key: value})
+                )
+            except (HydraException, OmegaConfBaseException) as error:
+                raise _cannot_compose(param, value, error) from error
+
+
+def _overrides(space: SearchSpace, values: Mapping[str, Any]) -> list[str]:
+    return [*space.fixed_overrides, *space.to_overrides(values)]
+
+
+def _check_group_values(param: Parameter, options: list[str]) -> None:
+    values = param.spec.get("values")
+    if values is None and "value" in param.spec:
+        values = [param.spec["value"]]
+    if values is None:
+        raise SweepConfigError(
+            f"{_WHERE}.{param.key}",
+            f"{param.key!r} is a config group: it needs a list of options (values: [...]), "
+            f"not a {param.spec['distribution']} distribution. Options: {', '.join(options)}",
+        )
+    unknown = [value for value in values if value is not None and str(value) not in options]
+    if unknown:
+        raise SweepConfigError(
+            f"{_WHERE}.{param.key}",
+            f"{', '.join(map(repr, unknown))} not an option of config group "
+            f"{group_of(param.key)!r}. Options: {', '.join(options)}",
+        )
+
+
+def _explain(
+    config_loader: Any,
+    config: DictConfig,
+    space: SearchSpace,
+    examples: Mapping[str, Any],
+    error: Exception,
+) -> SweepConfigError:
+    """Find the parameter that breaks composition and say how to fix it."""
+    for param in space.parameters:
+        probe = [*space.fixed_overrides, *space.to_overrides({param.key: examples[param.key]})]
+        try:
+            config_loader.load_sweep_config(config, probe)
+        except (HydraException, OmegaConfBaseException) as param_error:
+            return _cannot_compose(param, examples[param.key], param_error)
+    return SweepConfigError("command line", f"the config cannot be composed: {error}")
+
+
+def _cannot_compose(param: Parameter, value: Any, error: Exception) -> SweepConfigError:
+    hint = ""
+    if not param.key.startswith("+") and "+" + param.key in str(error):
+        hint = f" To add a key that is not in the config, write '+{param.key}'."
+    return SweepConfigError(
+        f"{_WHERE}.{param.key}",
+        f"the config cannot be composed with {param.key}={value!r}: {_first_line(error)}.{hint}",
+    )
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0].rstrip(".")

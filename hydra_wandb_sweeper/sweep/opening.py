@@ -1,0 +1,114 @@
+"""Opening a sweep: create it from the settings and the command line, or join a stored one.
+
+Everything a user can get wrong is checked here, before any trial starts.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from omegaconf import DictConfig
+
+from hydra_wandb_sweeper.engine.base import Engine, SweepDefinition
+from hydra_wandb_sweeper.errors import SweepConfigError
+from hydra_wandb_sweeper.searchspace.method import validate_method
+from hydra_wandb_sweeper.searchspace.space import Parameter, SearchSpace, build_search_space
+from hydra_wandb_sweeper.searchspace.validation import check_against_config
+from hydra_wandb_sweeper.sweep.settings import SweepSettings
+
+log = logging.getLogger(__name__)
+
+
+def open_sweep(
+    settings: SweepSettings, arguments: Sequence[str], config_loader: Any, config: DictConfig
+) -> tuple[Engine, SearchSpace]:
+    if settings.engine != "local":
+        raise SweepConfigError(
+            "hydra.sweeper.engine",
+            f"engine {settings.engine!r} is not available in this version; use engine=local",
+        )
+    from hydra_wandb_sweeper.engine.local.engine import LocalEngine
+
+    if settings.sweep_id is not None:
+        engine = LocalEngine.join(
+            settings.storage,
+            settings.sweep_id,
+            seed=settings.seed,
+            bayes=(settings.bayes_sampler, settings.bayes_startup_trials),
+        )
+        _require_an_end(engine.definition.method, settings.count, engine.definition.run_cap)
+        log.info(f"Joined sweep {engine.sweep_id}: its stored method and search space apply")
+        return engine, _stored_space(engine.definition, arguments)
+
+    space = build_search_space(settings.parameters, arguments)
+    if not space.parameters:
+        raise SweepConfigError(
+            "hydra.sweeper.parameters",
+            "the search space is empty: add parameters under hydra.sweeper.parameters "
+            "or sweep overrides on the command line (model=a,b)",
+        )
+    validate_method(space, settings.method, settings.metric, settings.early_terminate)
+    _require_an_end(str(settings.method), settings.count, settings.run_cap)
+    check_against_config(config_loader, config, space)
+    engine = LocalEngine.create(
+        settings.storage,
+        _definition(settings, space),
+        seed=settings.seed,
+        bayes=(settings.bayes_sampler, settings.bayes_startup_trials),
+    )
+    return engine, space
+
+
+def _definition(settings: SweepSettings, space: SearchSpace) -> SweepDefinition:
+    metric = settings.metric or {}
+    target = metric.get("target")
+    return SweepDefinition(
+        method=str(settings.method),
+        metric_name=metric.get("name"),
+        goal=str(metric.get("goal") or "minimize"),
+        target=None if target is None else float(target),
+        parameters=tuple((p.key, p.wandb_name, dict(p.spec)) for p in space.parameters),
+        early_terminate=settings.early_terminate,
+        run_cap=settings.run_cap,
+        name=settings.name,
+        description=settings.description,
+    )
+
+
+def _stored_space(definition: SweepDefinition, arguments: Sequence[str]) -> SearchSpace:
+    """The sweep's stored search space, with this process's plain overrides.
+
+    A plain override that fixes a stored parameter cannot apply: every trial of the sweep
+    draws that parameter. It is refused rather than silently overridden by the trial value.
+    """
+    stored = {key.lstrip("+"): spec for key, _, spec in definition.parameters}
+    given = build_search_space({}, arguments)
+    differing = [p.key for p in given.parameters if stored.get(p.key.lstrip("+")) != dict(p.spec)]
+    if differing:
+        log.warning(
+            "A joined sweep keeps its stored search space; these command-line sweep overrides "
+            "differ from it and are ignored: " + ", ".join(differing)
+        )
+    for line in given.fixed_overrides:
+        key = line.split("=", 1)[0].lstrip("+~")
+        if key in stored:
+            raise SweepConfigError(
+                line,
+                f"the joined sweep searches {key!r}, so a fixed value cannot apply to its "
+                "trials. Drop it from the command line, or start a new sweep without sweep_id",
+            )
+    parameters = tuple(
+        Parameter(key=key, wandb_name=name, spec=spec) for key, name, spec in definition.parameters
+    )
+    return SearchSpace(parameters=parameters, fixed_overrides=given.fixed_overrides)
+
+
+def _require_an_end(method: str, count: int | None, run_cap: int | None) -> None:
+    if method in ("random", "bayes") and count is None and run_cap is None:
+        raise SweepConfigError(
+            "hydra.sweeper.count",
+            f"method {method} never ends by itself: set hydra.sweeper.count "
+            "(trials this process runs) or hydra.sweeper.run_cap (trials in the whole sweep)",
+        )

@@ -1,0 +1,67 @@
+"""Hyperband early termination: bad trials stop at the first bracket, good ones run to the end."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from tests.support.sweeper_helpers import sweep_env
+
+CURVES = Path(__file__).resolve().parents[1] / "support" / "apps" / "curves" / "app.py"
+
+
+def run_curves(tmp_path: Path, *overrides: str) -> subprocess.CompletedProcess[str]:
+    command = [
+        sys.executable,
+        str(CURVES),
+        "-m",
+        "hydra/sweeper=wandb",
+        f"hydra.sweep.dir={tmp_path / 'multirun'}",
+        f"hydra.sweeper.storage={tmp_path / 'journal.log'}",
+        "hydra.sweeper.metric={name:score,goal:maximize}",
+        *overrides,
+    ]
+    completed = subprocess.run(
+        command, cwd=tmp_path, env=sweep_env(tmp_path), capture_output=True, text=True, timeout=300
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    return completed
+
+
+def curves(tmp_path: Path) -> dict[float, int]:
+    runs = [json.loads(p.read_text()) for p in (tmp_path / "multirun").glob("*/curve.json")]
+    return {run["quality"]: run["epochs_run"] for run in runs}
+
+
+def test_bad_trials_stop_at_the_first_bracket_and_good_ones_run_to_the_end(tmp_path):
+    run_curves(
+        tmp_path,
+        "quality=choice(0.5,0.1,0.9,0.2)",
+        "hydra.sweeper.method=grid",
+        "hydra.sweeper.early_terminate={type:hyperband,min_iter:1,eta:2}",
+    )
+    assert curves(tmp_path) == {0.5: 8, 0.1: 1, 0.9: 8, 0.2: 1}
+    summary = yaml.safe_load((tmp_path / "multirun" / "optimization_results.yaml").read_text())
+    # stopped trials are neither failed nor lost: they count, with the metric they reached
+    assert summary["trials"] == {"total": 4, "running": 0, "finished": 2, "failed": 0, "stopped": 2}
+    assert summary["best_params"] == {"quality": 0.9}
+
+
+def test_max_iter_and_s_form_sets_the_first_bracket(tmp_path):
+    # max_iter 8, eta 2, s 2 -> first bracket at 8 / 2**2 = 2 epochs
+    run_curves(
+        tmp_path,
+        "quality=choice(0.9,0.1)",
+        "hydra.sweeper.method=grid",
+        "hydra.sweeper.early_terminate={type:hyperband,max_iter:8,s:2,eta:2}",
+    )
+    assert curves(tmp_path) == {0.9: 8, 0.1: 2}
+
+
+def test_without_early_terminate_every_trial_runs_to_the_end(tmp_path):
+    run_curves(tmp_path, "quality=choice(0.9,0.1)", "hydra.sweeper.method=grid")
+    assert curves(tmp_path) == {0.9: 8, 0.1: 8}

@@ -1,0 +1,94 @@
+"""The Lightning callback stops a real Trainer at an epoch boundary when hyperband says so."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.support.sweeper_helpers import sweep_env
+
+pytestmark = pytest.mark.slow
+
+TRAIN = Path(__file__).resolve().parents[2] / "train.py"
+MAX_EPOCHS = 3
+
+
+def run_train_sweep(tmp_path: Path, *overrides: str) -> dict:
+    """Two trials on the HAR stand-in: a learning rate that learns, then one that cannot."""
+    command = [
+        sys.executable,
+        str(TRAIN),
+        "-m",
+        "hydra/sweeper=wandb",
+        f"hydra.sweep.dir={tmp_path / 'multirun'}",
+        f"hydra.sweeper.storage={tmp_path / 'journal.log'}",
+        "hydra.sweeper.method=grid",
+        "hydra.sweeper.metric={name:val/acc,goal:maximize}",
+        "hydra.sweeper.early_terminate={type:hyperband,min_iter:1,eta:2}",
+        "optimizer.lr=choice(0.01,1e-7)",
+        "model=mlp",
+        f"trainer.max_epochs={MAX_EPOCHS}",
+        *overrides,
+    ]
+    completed = subprocess.run(
+        command, cwd=tmp_path, env=sweep_env(tmp_path), capture_output=True, text=True, timeout=600
+    )
+    assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-4000:]
+    return yaml.safe_load((tmp_path / "multirun" / "optimization_results.yaml").read_text())
+
+
+def epochs_trained(job_dir: Path) -> int:
+    """Epochs the job trained; checks that its W&B run finished cleanly and says whether
+    early termination stopped it."""
+    logs = list(job_dir.glob("wandb/offline-run-*/logs/debug.log"))
+    assert len(logs) == 1, f"one W&B run per job in {job_dir}"
+    assert "got exitcode: 0" in logs[0].read_text(), "the W&B run finished cleanly"
+    record = json.loads((job_dir / "epochs.json").read_text())
+    assert record["stopped_early"] == (record["epochs"] < MAX_EPOCHS), "W&B summary says so"
+    return int(record["epochs"])
+
+
+def jobs_by_lr(tmp_path: Path) -> dict[float, list[Path]]:
+    jobs: dict[float, list[Path]] = {}
+    for job_dir in sorted((tmp_path / "multirun").iterdir()):
+        if (job_dir / ".hydra").is_dir():
+            overrides = yaml.safe_load((job_dir / ".hydra" / "overrides.yaml").read_text())
+            lr = next(o for o in overrides if o.startswith("optimizer.lr="))
+            jobs.setdefault(float(lr.split("=", 1)[1]), []).append(job_dir)
+    return jobs
+
+
+COUNTER = "+callbacks.epochs._target_=tests.support.epoch_counter.EpochCounter"
+
+
+def test_callback_stops_a_bad_trial_in_process(tmp_path):
+    summary = run_train_sweep(tmp_path, COUNTER)
+    assert summary["trials"]["finished"] == 1
+    assert summary["trials"]["stopped"] == 1
+    assert summary["trials"]["failed"] == 0
+    assert summary["best_params"]["optimizer.lr"] == 0.01
+    jobs = jobs_by_lr(tmp_path)
+    assert [epochs_trained(d) for d in jobs[0.01]] == [MAX_EPOCHS]
+    assert [epochs_trained(d) for d in jobs[1e-7]] == [1]
+
+
+def test_callback_stops_bad_trials_in_parallel_joblib_workers(tmp_path):
+    # Batches of 2: the two good trials first, then the two bad ones, which meet the good
+    # ones' first-epoch results at the first bracket whatever the workers' timing.
+    summary = run_train_sweep(
+        tmp_path,
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        "+replica=a,b",
+        COUNTER,
+    )
+    assert summary["trials"]["finished"] == 2
+    assert summary["trials"]["stopped"] == 2
+    jobs = jobs_by_lr(tmp_path)
+    assert [epochs_trained(d) for d in jobs[0.01]] == [MAX_EPOCHS, MAX_EPOCHS]
+    assert [epochs_trained(d) for d in jobs[1e-7]] == [1, 1]
