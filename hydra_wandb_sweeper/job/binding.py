@@ -75,12 +75,16 @@ class TrialTask:
         wandb = sys.modules.get("wandb")  # a job that never imported wandb needs nothing
         if wandb is not None:
             wandb.teardown()
-        returned = self.task_function(config)
-        # Kept in the engine at once, so that a launcher failure after this job finished
-        # (a sibling worker killed, a cluster error) does not lose the result.
+        from hydra_wandb_sweeper.job.cloud_trial import CloudTrialReporter
         from hydra_wandb_sweeper.job.reporting import current_trial
 
         trial = current_trial()
+        if isinstance(trial, CloudTrialReporter):  # W&B's server may stop it: see there
+            returned = trial.run(self.task_function, config)
+        else:
+            returned = self.task_function(config)
+        # Kept in the engine at once, so that a launcher failure after this job finished
+        # (a sibling worker killed, a cluster error) does not lose the result.
         if trial is not None:
             from hydra.core.hydra_config import HydraConfig
 

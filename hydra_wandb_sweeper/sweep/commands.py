@@ -20,7 +20,9 @@ def join_command(sweep_id: str, storage: str) -> str:
     args = [arg for arg in sys.argv[1:] if not arg.startswith((_SWEEP_ID, _STORAGE))]
     if "-m" not in args and "--multirun" not in args:
         args.insert(0, "-m")
-    return shlex.join(["python", program(), *args, _SWEEP_ID + sweep_id, _STORAGE + storage])
+    where = [] if storage.startswith(("http://", "https://")) else [_STORAGE + storage]
+    # (a W&B sweep's URL: the server finds the sweep by its id alone)
+    return shlex.join(["python", program(), *args, _SWEEP_ID + sweep_id, *where])
 
 
 def rerun_command(overrides: Sequence[str]) -> str:

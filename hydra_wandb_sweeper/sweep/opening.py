@@ -16,6 +16,7 @@ from hydra_wandb_sweeper.errors import SweepConfigError
 from hydra_wandb_sweeper.searchspace.method import validate_method
 from hydra_wandb_sweeper.searchspace.space import Parameter, SearchSpace, build_search_space
 from hydra_wandb_sweeper.searchspace.validation import check_against_config
+from hydra_wandb_sweeper.sweep.cloud_opening import create_cloud_sweep, join_cloud_sweep
 from hydra_wandb_sweeper.sweep.settings import SweepSettings
 
 log = logging.getLogger(__name__)
@@ -24,13 +25,12 @@ log = logging.getLogger(__name__)
 def open_sweep(
     settings: SweepSettings, arguments: Sequence[str], config_loader: Any, config: DictConfig
 ) -> tuple[Engine, SearchSpace]:
-    if settings.engine != "local":
-        raise SweepConfigError(
-            "hydra.sweeper.engine",
-            f"engine {settings.engine!r} is not available in this version; use engine=local",
-        )
     from hydra_wandb_sweeper.engine.local.engine import LocalEngine
 
+    cloud = settings.engine == "wandb"
+    if settings.sweep_id is not None and cloud:
+        engine = join_cloud_sweep(settings, arguments, config)
+        return engine, _stored_space(engine.definition, arguments)
     if settings.sweep_id is not None:
         engine = LocalEngine.join(
             settings.storage,
@@ -50,8 +50,11 @@ def open_sweep(
             "or sweep overrides on the command line (model=a,b)",
         )
     validate_method(space, settings.method, settings.metric, settings.early_terminate)
-    _require_an_end(str(settings.method), settings.count, settings.run_cap)
+    if not cloud:  # a W&B agent may run until the sweep is stopped on the server
+        _require_an_end(str(settings.method), settings.count, settings.run_cap)
     check_against_config(config_loader, config, space)
+    if cloud:
+        return create_cloud_sweep(settings, _definition(settings, space), config), space
     engine = LocalEngine.create(
         settings.storage,
         _definition(settings, space),

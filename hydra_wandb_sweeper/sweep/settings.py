@@ -36,6 +36,8 @@ class SweepSettings:
     seed: int | None
     bayes_sampler: str
     bayes_startup_trials: int
+    stop_grace_seconds: float = 30.0
+    server_retry_seconds: float = 60.0
 
 
 def _positive_int(key: str, value: Any) -> int | None:
@@ -106,7 +108,19 @@ def read_settings(raw: Mapping[str, Any], launch_dir: Path) -> SweepSettings:
             "bayes_startup_trials", values.get("bayes_startup_trials", 10)
         )
         or 10,
+        stop_grace_seconds=_seconds("stop_grace_seconds", values.get("stop_grace_seconds", 30.0)),
+        server_retry_seconds=_seconds(
+            "server_retry_seconds", values.get("server_retry_seconds", 60.0)
+        ),
     )
+
+
+def _seconds(key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise SweepConfigError(
+            f"hydra.sweeper.{key}", f"got {value!r}, expected a positive number of seconds"
+        )
+    return float(value)
 
 
 def _storage_spec(storage: Any, launch_dir: Path) -> str:

@@ -1,0 +1,98 @@
+"""Opening a sweep on the W&B server (``engine: wandb``): create it, or join it by id.
+
+The search space was checked as for the local engine before anything is created; a
+joined sweep's W&B config is read back into Hydra keys with the name map this process's
+own ``hydra.sweeper`` config gives (``+experiment`` is W&B's ``experiment``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig
+
+from hydra_wandb_sweeper.engine.base import SweepDefinition
+from hydra_wandb_sweeper.engine.cloud.engine import CloudEngine
+from hydra_wandb_sweeper.errors import SweepConfigError
+from hydra_wandb_sweeper.searchspace.space import build_search_space
+from hydra_wandb_sweeper.sweep.commands import program
+from hydra_wandb_sweeper.sweep.settings import SweepSettings
+
+log = logging.getLogger(__name__)
+
+
+def state_dir(config: DictConfig) -> Path:
+    """Where agents and jobs exchange stop requests and results: in the sweep folder, which
+    every launcher's jobs (a submitit job on another node too) can see."""
+    return Path(config.hydra.runtime.cwd) / Path(config.hydra.sweep.dir) / ".wandb-sweep"
+
+
+def create_cloud_sweep(
+    settings: SweepSettings, definition: SweepDefinition, config: DictConfig
+) -> CloudEngine:
+    return CloudEngine.create(
+        definition,
+        project=settings.project,
+        entity=settings.entity,
+        program=program(),
+        state_dir=state_dir(config),
+        retry_seconds=settings.server_retry_seconds,
+        stop_grace_seconds=settings.stop_grace_seconds,
+    )
+
+
+def join_cloud_sweep(
+    settings: SweepSettings, arguments: Sequence[str], config: DictConfig
+) -> CloudEngine:
+    assert settings.sweep_id is not None
+    engine = CloudEngine.join(
+        settings.sweep_id,
+        project=settings.project,
+        entity=settings.entity,
+        definition_of=lambda wandb_config: definition_from_wandb(
+            wandb_config, _hydra_keys(settings, arguments)
+        ),
+        state_dir=state_dir(config),
+        retry_seconds=settings.server_retry_seconds,
+        stop_grace_seconds=settings.stop_grace_seconds,
+    )
+    log.info(f"Joined W&B sweep {engine.sweep_id}: the server's method and search space apply")
+    return engine
+
+
+def definition_from_wandb(
+    wandb_config: Mapping[str, Any], hydra_keys: Mapping[str, str]
+) -> SweepDefinition:
+    """A W&B sweep config as a definition; ``hydra_keys`` maps W&B names to Hydra keys."""
+    space = build_search_space(
+        wandb_config.get("parameters") or {}, [], where="the W&B sweep's parameters"
+    )
+    metric = wandb_config.get("metric") or {}
+    if not isinstance(metric, Mapping):
+        raise SweepConfigError("the W&B sweep's metric", f"got {metric!r}, expected a mapping")
+    target = metric.get("target")
+    return SweepDefinition(
+        method=str(wandb_config.get("method", "random")),
+        metric_name=metric.get("name"),
+        goal=str(metric.get("goal") or "minimize"),
+        target=None if target is None else float(target),
+        parameters=tuple(
+            (hydra_keys.get(p.wandb_name, p.key), p.wandb_name, dict(p.spec))
+            for p in space.parameters
+        ),
+        early_terminate=wandb_config.get("early_terminate"),
+        run_cap=wandb_config.get("run_cap"),
+        name=wandb_config.get("name"),
+        description=wandb_config.get("description"),
+    )
+
+
+def _hydra_keys(settings: SweepSettings, arguments: Sequence[str]) -> dict[str, str]:
+    try:
+        space = build_search_space(settings.parameters, arguments)
+    except SweepConfigError:
+        return {}  # the joined sweep's own names then serve as keys
+    return {p.wandb_name: p.key for p in space.parameters}
