@@ -13,6 +13,7 @@ trials and the sweep ends with a message (running trials finish).
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import threading
 import time
@@ -31,8 +32,8 @@ from hydra_wandb_sweeper.engine.cloud.markers import stop_request
 
 log = logging.getLogger(__name__)
 
-# W&B's own agents heartbeat every 5 seconds.
-HEARTBEAT_SECONDS = 5.0
+# W&B's own agents heartbeat every 5 seconds (the variable exists for fast tests).
+HEARTBEAT_SECONDS = float(os.environ.get("HYDRA_WANDB_SWEEPER_HEARTBEAT_SECONDS", "5"))
 # Between heartbeats of an idle agent that the server has no run for yet.
 IDLE_POLL_SECONDS = (0.5, 5.0)
 
