@@ -141,6 +141,13 @@ def _project_runs(project: dict[str, Any], filters: str | None) -> list[RunRecor
         ]
 
 
+@project_type.field("bucket")
+def resolve_bucket(project: dict[str, Any], _: Any, name: str, **__: Any) -> Any:
+    """A run to resume; a sweep run the agent has not started yet is new to its client."""
+    run = STATE.run(project["name"], name)
+    return None if run is None or run.state == "pending" else run
+
+
 @project_type.field("runs")
 def resolve_project_runs(project: dict[str, Any], _: Any, **args: Any) -> dict[str, Any]:
     return _connection(_project_runs(project, args.get("filters")))
@@ -218,6 +225,11 @@ _RUN_FIELDS = {
     "running": lambda r: r.state == "running",
     "sweepName": lambda r: r.sweep,
     "historyLineCount": lambda r: len(r.history),
+    "logLineCount": lambda r: 0,
+    "eventsLineCount": lambda r: 0,
+    "historyTail": lambda r: json.dumps([json.dumps(row) for row in r.history[-1:]]),
+    "eventsTail": lambda r: "[]",
+    "wandbConfig": lambda r: json.dumps({k: v for k, v in r.config.items() if k == "_wandb"}),
     "history": lambda r: [json.dumps(row) for row in r.history],
     "project": lambda r: _project(r.project, r.entity),
     "tags": lambda r: [],
