@@ -74,4 +74,46 @@ def test_stock_wandb_agent_runs_train_py_on_our_sweep(
     assert all(run["state"] == "finished" and "val/acc" in run["summary"] for run in runs)
     assert {run["config"]["optimizer.lr"]["value"] for run in runs} == {0.01, 0.003}
     assert len(state["agents"]) == 2  # ours, then the stock one
+    # our agent speaks W&B's agent contract as the stock agent does
+    for operation in ("CreateAgent", "Heartbeat"):
+        ours_sent, stock_sent = _by_agent(state["requests"], operation)
+        assert set(ours_sent["variables"]) == set(stock_sent["variables"])
+        assert _fields(ours_sent["query"]) == _fields(stock_sent["query"])
+    heartbeat = _by_agent(state["requests"], "Heartbeat")[0]["variables"]
+    assert heartbeat["metrics"] == "{}" and isinstance(heartbeat["runState"], str)
     assert_no_api_key(ours.stdout, ours.stderr, stock.stdout, stock.stderr)
+
+
+def _by_agent(requests: list[dict], operation: str) -> tuple[dict, dict]:
+    """The first request of ``operation`` our agent sent, and the first the stock one sent
+    (ours comes first: the stock agent started after our sweep ended)."""
+    sent = [r for r in requests if r["operationName"] == operation]
+    hosts = {r["variables"].get("host") for r in sent}
+    assert sent, operation
+    if operation == "CreateAgent":
+        assert len(sent) == 2 and len(hosts) == 1
+        return sent[0], sent[1]
+    agent_ids = list(dict.fromkeys(r["variables"]["id"] for r in sent))
+    assert len(agent_ids) == 2
+    return (
+        next(r for r in sent if r["variables"]["id"] == agent_ids[0]),
+        next(r for r in sent if r["variables"]["id"] == agent_ids[1]),
+    )
+
+
+def _fields(document: str) -> set[str]:
+    """The names a GraphQL document selects or passes, whatever its layout."""
+    from graphql import parse, visit
+    from graphql.language import ArgumentNode, FieldNode, Visitor
+
+    names: set[str] = set()
+
+    class Collect(Visitor):
+        def enter_field(self, node: FieldNode, *_: object) -> None:
+            names.add(node.name.value)
+
+        def enter_argument(self, node: ArgumentNode, *_: object) -> None:
+            names.add(node.name.value)
+
+    visit(parse(document), Collect())
+    return names

@@ -12,6 +12,7 @@ import argparse
 import json
 import socket
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -60,12 +61,17 @@ def _project(name: str | None, entity: str | None = None) -> dict[str, Any]:
     entity = entity or ENTITY
     return {
         "id": f"{entity}/{name}",
-        "internalId": f"{entity}/{name}",
+        "internalId": str(_number(f"{entity}/{name}")),
         "readOnly": False,
         "name": name,
         "entityName": entity,
         "entity": _entity(entity),
     }
+
+
+def _number(text: str) -> int:
+    """W&B's internal ids are numbers; a checksum gives each project a stable one."""
+    return zlib.crc32(text.encode())
 
 
 def _entity(name: str) -> dict[str, Any]:
@@ -206,7 +212,7 @@ def _sampled_history(run: RunRecord, specs: list[str]) -> list[list[dict[str, An
 
 _RUN_FIELDS = {
     "id": lambda r: f"{r.project}:{r.name}",
-    "projectId": lambda r: f"{r.entity}/{r.project}",
+    "projectId": lambda r: str(_number(f"{r.entity}/{r.project}")),
     "readOnly": lambda r: False,
     "name": lambda r: r.name,
     "displayName": lambda r: r.display_name or r.name,
