@@ -41,11 +41,9 @@ def trial_environment(
     path = params_dir / f"config-{trial.run_id}.yaml"
     names = {param.key: param.wandb_name for param in space.parameters}
     write_param_file(path, {names[key]: value for key, value in trial.params.items()})
-    environment = {
-        "WANDB_SWEEP_ID": engine.sweep_id,
-        "WANDB_RUN_ID": trial.run_id,
-        "WANDB_SWEEP_PARAM_PATH": str(path),
-    }
+    # WANDB_SWEEP_ID only from an engine whose sweep the W&B server knows (job_environment):
+    # W&B refuses a run bound to a sweep it has never seen.
+    environment = {"WANDB_RUN_ID": trial.run_id, "WANDB_SWEEP_PARAM_PATH": str(path)}
     if project:
         environment["WANDB_PROJECT"] = project
     if entity:

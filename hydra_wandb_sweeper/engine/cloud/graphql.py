@@ -33,6 +33,19 @@ mutation Heartbeat($id: ID!, $metrics: JSONString, $runState: JSONString) {
 }
 """
 
+# Adds existing runs to an existing sweep: the update form of what ``wandb.sweep(...,
+# prior_runs=...)`` sends when it creates one.
+ADD_PRIOR_RUNS = """
+mutation UpsertSweep($id: ID, $entityName: String, $projectName: String, $priorRunsFilters: JSONString) {
+    upsertSweep(input: {
+        id: $id, entityName: $entityName, projectName: $projectName,
+        priorRunsFilters: $priorRunsFilters
+    }) {
+        sweep { name }
+    }
+}
+"""
+
 
 class ServerUnreachable(Exception):
     """No answer from the W&B server (refused, timed out, a 5xx)."""
@@ -94,6 +107,17 @@ class GraphQLClient:
         )
         commands = data["agentHeartbeat"]["commands"]
         return json.loads(commands) if isinstance(commands, str) else list(commands or [])
+
+    def add_prior_runs(self, sweep: str, project: str, entity: str, runs: list[str]) -> None:
+        self.execute(
+            ADD_PRIOR_RUNS,
+            {
+                "id": sweep,
+                "projectName": project,
+                "entityName": entity,
+                "priorRunsFilters": json.dumps({"$or": [{"name": run} for run in runs]}),
+            },
+        )
 
 
 def probe(base_url: str, timeout: float) -> None:

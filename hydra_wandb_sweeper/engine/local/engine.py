@@ -52,6 +52,8 @@ from hydra_wandb_sweeper.engine.outcome import objective_outcome
 from hydra_wandb_sweeper.searchspace.space import Parameter, grid_values
 
 log = logging.getLogger(__name__)
+# Study attribute: the W&B sweep this local sweep was published to, and the runs it holds.
+PUBLISHED_ATTR = "published_to_wandb"
 # The sweep loop reports what matters; Optuna's per-study and per-trial lines are noise here.
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -378,3 +380,33 @@ def _record(trial: FrozenTrial) -> TrialRecord:
         error=attrs.get("error"),
         overrides=tuple(attrs[OVERRIDES_ATTR]) if OVERRIDES_ATTR in attrs else None,
     )
+
+
+def read_sweep(
+    storage_spec: str, sweep_id: str | None
+) -> tuple[str, SweepDefinition, list[TrialRecord]]:
+    """A stored sweep's id, definition and trials, read without joining it (nothing runs,
+    nothing is reclaimed). ``sweep_id`` None: the sweep created last in the storage."""
+    storage = open_storage(storage_spec)
+    if sweep_id is None:
+        studies = storage.get_all_studies()
+        if not studies:
+            raise ValueError(f"no sweep in {storage_spec}")
+        sweep_id = max(studies).study_name  # studies order by creation
+    definition = read_definition(storage, sweep_id, storage_spec)
+    study_id = storage.get_study_id_from_name(sweep_id)
+    trials = storage.get_all_trials(study_id, deepcopy=False)
+    return sweep_id, definition, [_record(trial) for trial in trials if _is_counted(trial)]
+
+
+def note_published(storage_spec: str, sweep_id: str, wandb_sweep: str, runs: list[str]) -> None:
+    """Remember where the sweep was published and which runs it holds there."""
+    storage = open_storage(storage_spec)
+    study_id = storage.get_study_id_from_name(sweep_id)
+    storage.set_study_user_attr(study_id, PUBLISHED_ATTR, {"sweep": wandb_sweep, "runs": runs})
+
+
+def published(storage_spec: str, sweep_id: str) -> dict[str, Any] | None:
+    storage = open_storage(storage_spec)
+    attrs = storage.get_study_user_attrs(storage.get_study_id_from_name(sweep_id))
+    return attrs.get(PUBLISHED_ATTR)

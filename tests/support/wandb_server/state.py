@@ -202,6 +202,7 @@ class ServerState:
                 sweep = self.sweep(values["id"])
                 if values.get("state"):
                     sweep.state = values["state"]
+                self._add_prior_runs(sweep, values.get("priorRunsFilters"))
                 return sweep
             config = yaml.safe_load(values["config"])
             sweep = SweepRecord(
@@ -221,13 +222,15 @@ class ServerState:
                     for combo in itertools.product(*(_grid_values(flat[n]) for n in names))
                 ]
             self.sweeps[sweep.name] = sweep
-            if values.get("priorRunsFilters"):
-                for clause in json.loads(values["priorRunsFilters"]).get("$or", []):
-                    run = self._run_by_name(clause["name"])
-                    if run is not None:
-                        run.sweep = sweep.name
-                        sweep.prior_runs.append(run.name)
+            self._add_prior_runs(sweep, values.get("priorRunsFilters"))
             return sweep
+
+    def _add_prior_runs(self, sweep: SweepRecord, filters: str | None) -> None:
+        for clause in json.loads(filters).get("$or", []) if filters else []:
+            run = self._run_by_name(clause["name"])
+            if run is not None:
+                run.sweep = sweep.name
+                sweep.prior_runs.append(run.name)
 
     def sweep_runs(self, sweep: SweepRecord) -> list[RunRecord]:
         with self.lock:

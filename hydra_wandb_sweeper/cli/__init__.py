@@ -1,0 +1,1 @@
+"""The ``hydra-wandb-sweeper`` command-line tool (``python -m hydra_wandb_sweeper``)."""
