@@ -63,3 +63,6 @@ class WandbSweeperConf:
     # engine: wandb: seconds without an answer from the W&B server before this process stops
     # taking trials (running ones finish) and exits with a message
     server_retry_seconds: float = 60.0
+    # engine: local: at the end of the sweep, publish it to W&B (upload its runs, create a
+    # W&B sweep holding them), as `python -m hydra_wandb_sweeper publish` does
+    publish: bool = False

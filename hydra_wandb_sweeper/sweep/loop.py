@@ -28,6 +28,7 @@ from hydra_wandb_sweeper.job.binding import TrialTask, env_set_overrides, trial_
 from hydra_wandb_sweeper.searchspace.space import SearchSpace
 from hydra_wandb_sweeper.sweep.commands import join_command
 from hydra_wandb_sweeper.sweep.opening import open_sweep
+from hydra_wandb_sweeper.sweep.publishing import publish_at_end
 from hydra_wandb_sweeper.sweep.results import print_table, summarize, write_results
 from hydra_wandb_sweeper.sweep.settings import SweepSettings, read_settings
 
@@ -81,6 +82,8 @@ class SweepLoop:
                 self._report(engine, space)
             finally:
                 engine.close()
+        if self.settings.publish and self.settings.engine == "local":
+            publish_at_end(self.settings, engine.sweep_id, self.sweep_dir)
         return returns
 
     def _run(self, engine: Engine, space: SearchSpace, returns: list[Sequence[JobReturn]]) -> None:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hydra_wandb_sweeper.engine.cloud.connection import SweepPath, connect
 from hydra_wandb_sweeper.engine.cloud.engine import wandb_sweep_config
@@ -111,3 +112,13 @@ def _sync(folders: list[Path], project: str | None, entity: str | None) -> None:
         last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
         raise SweepRuntimeError(f"wandb sync failed ({done.returncode}): {last[0]}")
     log.info(f"Uploaded {len(folders)} run(s) with wandb sync")
+
+
+def publish_at_end(settings: Any, local_sweep: str, sweep_dir: Path) -> None:
+    """``hydra.sweeper.publish: true``: the finished local sweep goes to W&B at once."""
+    done = publish_local_sweep(
+        settings.storage, local_sweep, sweep_dir, project=settings.project, entity=settings.entity
+    )
+    log.info(f"Published as W&B sweep {done.wandb_sweep} ({len(done.added)} runs): {done.url}")
+    if done.missing:
+        log.warning(f"{len(done.missing)} trial(s) left no W&B run folder: not published")

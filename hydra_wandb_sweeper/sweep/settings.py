@@ -38,6 +38,7 @@ class SweepSettings:
     bayes_startup_trials: int
     stop_grace_seconds: float = 30.0
     server_retry_seconds: float = 60.0
+    publish: bool = False
 
 
 def _positive_int(key: str, value: Any) -> int | None:
@@ -112,7 +113,14 @@ def read_settings(raw: Mapping[str, Any], launch_dir: Path) -> SweepSettings:
         server_retry_seconds=_seconds(
             "server_retry_seconds", values.get("server_retry_seconds", 60.0)
         ),
+        publish=_flag("publish", values.get("publish", False)),
     )
+
+
+def _flag(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise SweepConfigError(f"hydra.sweeper.{key}", f"got {value!r}, expected true or false")
+    return value
 
 
 def _seconds(key: str, value: Any) -> float:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.cloud_helpers import assert_no_api_key, run_cloud
-from tests.support.sweeper_helpers import run_sweep, trial_records
+from tests.support.sweeper_helpers import run_sweep, sweep_command, trial_records
 from tests.support.wandb_server.fixture import REPO_ROOT, WandbServer
 
 pytestmark = pytest.mark.slow
@@ -103,3 +103,28 @@ def _upserts_by_run(server: WandbServer) -> dict[str, int]:
         name = (request["variables"] or {}).get("name")
         counts[name] = counts.get(name, 0) + 1
     return counts
+
+
+def test_publish_true_puts_an_online_local_sweep_on_wandb_at_its_end(
+    wandb_server: WandbServer, client_env: dict[str, str], tmp_path: Path
+) -> None:
+    done = subprocess.run(
+        sweep_command(
+            tmp_path,
+            *LOCAL,
+            "hydra.sweeper.count=2",
+            "hydra.sweeper.project=online-local",
+            "hydra.sweeper.publish=true",
+        ),
+        cwd=tmp_path,
+        env=client_env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Published as W&B sweep tester/online-local/" in done.stdout + done.stderr
+    state = wandb_server.state()
+    (sweep,) = state["sweeps"].values()
+    assert sorted(sweep["runs"]) == sorted(job["wandb"]["id"] for job in trial_records(tmp_path))
+    assert all(state["runs"][run]["state"] == "finished" for run in sweep["runs"])
