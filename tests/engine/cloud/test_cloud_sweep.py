@@ -156,3 +156,35 @@ def test_hyperband_stop_ends_the_trial_at_an_epoch_and_records_it_stopped(
     assert len([row for row in stopped[0]["history"] if "score" in row]) == curves[0.1]
     results = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
     assert results["trials"]["stopped"] == 1 and results["trials"]["finished"] == 1
+
+
+def test_a_joblib_trial_that_ignores_the_stop_is_ended_after_the_grace_period(
+    wandb_server: WandbServer, client_env: dict[str, str], tmp_path: Path
+) -> None:
+    sweep_dir = tmp_path / "multirun"
+    env = {**client_env, "HYDRA_WANDB_SWEEPER_HEARTBEAT_SECONDS": "0.3"}
+    run_cloud(
+        "curves",
+        sweep_dir,
+        env,
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        "hydra.sweeper.method=grid",
+        "hydra.sweeper.stop_grace_seconds=1",
+        "+hydra.sweeper.metric={name: score, goal: maximize}",
+        "+hydra.sweeper.early_terminate={type: hyperband, min_iter: 2, eta: 2}",
+        "quality=1.0,0.1",
+        "epochs=12",
+        "epoch_seconds=0.4",
+        "use_wandb=true",
+        "ignore_stop=true",
+    )
+    finished = [json.loads(p.read_text()) for p in sweep_dir.glob("*/curve.json")]
+    assert [record["quality"] for record in finished] == [1.0]  # the other never returned
+    state = wandb_server.state()
+    (stopped,) = [run for run in state["runs"].values() if run["stopped"]]
+    assert stopped["config"]["quality"]["value"] == 0.1
+    assert stopped["state"] == "finished"  # ended by the sweeper, not crashed
+    assert len([row for row in stopped["history"] if "score" in row]) < 12
+    results = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
+    assert results["trials"]["stopped"] == 1 and results["trials"]["finished"] == 1

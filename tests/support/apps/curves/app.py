@@ -35,7 +35,7 @@ def main(cfg: DictConfig) -> dict[str, float]:
         if run is not None:
             run.log({"score": score})
         report(score, step=epoch)
-        if should_stop():
+        if not cfg.ignore_stop and should_stop():
             break
     if run is not None:
         run.finish()
