@@ -37,6 +37,14 @@ from hydra_wandb_sweeper.errors import SweepRuntimeError
 log = logging.getLogger(__name__)
 
 ENDED_STATES = ("FINISHED", "CANCELED", "CANCELLED")
+# W&B run states as trial states (a stopped run is finished, noted in its summary)
+_RUN_STATES = {
+    "finished": TrialState.FINISHED,
+    "running": TrialState.RUNNING,
+    "crashed": TrialState.FAILED,
+    "failed": TrialState.FAILED,
+    "killed": TrialState.FAILED,
+}
 
 
 def wandb_sweep_config(definition: SweepDefinition, program: str | None) -> dict[str, Any]:
@@ -211,8 +219,49 @@ class CloudEngine:
         return released
 
     def records(self) -> list[TrialRecord]:
+        """This process's trials, then the sweep's other runs as the server has them (other
+        processes and machines, the stock agent, published runs)."""
         with self._lock:
-            return sorted(self._records, key=lambda record: record.number)
+            mine = sorted(self._records, key=lambda record: record.number)
+        return mine + self._other_runs(mine)
+
+    def _other_runs(self, mine: list[TrialRecord]) -> list[TrialRecord]:
+        import wandb
+
+        try:  # a fresh client: wandb.Api caches a sweep's runs
+            runs = list(wandb.Api(timeout=20).sweep(str(self.path)).runs)
+        except Exception as error:  # the results of this process still stand
+            log.debug(f"could not read the sweep's other runs: {error!r}")
+            return []
+        known = {record.run_id for record in mine}
+        number = max((record.number for record in mine), default=-1) + 1
+        others = []
+        for run in sorted(runs, key=lambda run: str(run.id)):
+            record = self._server_record(number, run)
+            # runs not yet started, or with values this space lacks, are left out
+            if run.id in known or record is None or set(record.params) != set(self._names.values()):
+                continue
+            others.append(record)
+            number += 1
+        return others
+
+    def _server_record(self, number: int, run: Any) -> TrialRecord | None:
+        state = _RUN_STATES.get(str(run.state))
+        if state is None:  # scheduled, never started: nothing to show
+            return None
+        summary = dict(run.summary or {})
+        if state is TrialState.FINISHED and summary.get("sweep/stopped_early"):
+            state = TrialState.STOPPED
+        metric = self.definition.metric_name
+        value = summary.get(metric) if metric else None
+        config = dict(run.config or {})
+        return TrialRecord(
+            number=number,
+            run_id=str(run.id),
+            state=state,
+            value=float(value) if isinstance(value, (int, float)) else None,
+            params=self._params({name: {"value": v} for name, v in config.items()}, quiet=True),
+        )
 
     def job_environment(self, trial: Trial) -> dict[str, str]:
         handle = {
@@ -240,7 +289,7 @@ class CloudEngine:
             )
 
     # --- internals --------------------------------------------------------------------------
-    def _params(self, args: Mapping[str, Any]) -> dict[str, Any]:
+    def _params(self, args: Mapping[str, Any], quiet: bool = False) -> dict[str, Any]:
         """The run command's values by Hydra key (nested W&B blocks give dotted names)."""
         flat: dict[str, Any] = {}
 
@@ -255,6 +304,6 @@ class CloudEngine:
 
         visit("", args)
         unknown = sorted(set(flat) - set(self._names))
-        if unknown:
+        if unknown and not quiet:
             log.warning(f"W&B sent parameters this sweep does not define: {', '.join(unknown)}")
         return {self._names[name]: value for name, value in flat.items() if name in self._names}

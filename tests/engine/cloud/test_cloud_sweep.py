@@ -107,6 +107,7 @@ def test_a_second_process_joins_by_entity_project_id(
         "hydra.sweeper.count=1",
         "x=interval(-2.0,3.0)",
         "shape=flat,bowl",
+        "use_wandb=true",
     )
     sweep_id = _sweep_id(first.stdout)
     assert f"hydra.sweeper.sweep_id=tester/tests/{sweep_id}" in first.stderr + first.stdout
@@ -115,11 +116,15 @@ def test_a_second_process_joins_by_entity_project_id(
         tmp_path / "second",
         client_env,
         f"hydra.sweeper.sweep_id=tester/tests/{sweep_id}",
+        "use_wandb=true",
     )
     assert "Joined W&B sweep tester/tests/" in second.stderr + second.stdout
     state = wandb_server.state()
     assert len(state["sweeps"][sweep_id]["scheduled"]) == 4
     assert len(_trial_records(tmp_path / "second")) == 3  # the rest of run_cap
+    # its results cover the whole sweep: the first process's trial is read from the server
+    results = yaml.safe_load((tmp_path / "second" / "optimization_results.yaml").read_text())
+    assert results["trials"]["total"] == 4 and results["trials"]["finished"] == 4
     overrides = yaml.safe_load(
         next((tmp_path / "second").glob("*/.hydra/overrides.yaml")).read_text()
     )
