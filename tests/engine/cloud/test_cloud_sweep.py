@@ -193,3 +193,31 @@ def test_a_joblib_trial_that_ignores_the_stop_is_ended_after_the_grace_period(
     assert len([row for row in stopped["history"] if "score" in row]) < 12
     results = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
     assert results["trials"]["stopped"] == 1 and results["trials"]["finished"] == 1
+
+
+def test_a_stop_reaches_a_submitit_job_through_the_sweep_folder(
+    wandb_server: WandbServer, client_env: dict[str, str], tmp_path: Path
+) -> None:
+    sweep_dir = tmp_path / "multirun"
+    env = {**client_env, "HYDRA_WANDB_SWEEPER_HEARTBEAT_SECONDS": "0.3"}
+    run_cloud(
+        "curves",
+        sweep_dir,
+        env,
+        "hydra/launcher=submitit_local",
+        "hydra.sweeper.n_jobs=2",
+        "hydra.sweeper.method=grid",
+        "+hydra.sweeper.metric={name: score, goal: maximize}",
+        "+hydra.sweeper.early_terminate={type: hyperband, min_iter: 2, eta: 2}",
+        "quality=1.0,0.1",
+        "epochs=12",
+        "epoch_seconds=0.4",
+        "use_wandb=true",
+    )
+    curves = {
+        json.loads(p.read_text())["quality"]: json.loads(p.read_text())["epochs_run"]
+        for p in sweep_dir.glob("*/curve.json")
+    }
+    assert curves[1.0] == 12 and 2 <= curves[0.1] < 12
+    results = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
+    assert results["trials"]["stopped"] == 1 and results["trials"]["finished"] == 1
