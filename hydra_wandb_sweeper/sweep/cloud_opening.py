@@ -8,6 +8,7 @@ own ``hydra.sweeper`` config gives (``+experiment`` is W&B's ``experiment``).
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ def state_dir(config: DictConfig) -> Path:
 def create_cloud_sweep(
     settings: SweepSettings, definition: SweepDefinition, config: DictConfig
 ) -> CloudEngine:
+    _warn_if_runs_stay_offline()
     return CloudEngine.create(
         definition,
         project=settings.project,
@@ -48,6 +50,7 @@ def join_cloud_sweep(
     settings: SweepSettings, arguments: Sequence[str], config: DictConfig
 ) -> CloudEngine:
     assert settings.sweep_id is not None
+    _warn_if_runs_stay_offline()
     engine = CloudEngine.join(
         settings.sweep_id,
         project=settings.project,
@@ -96,3 +99,12 @@ def _hydra_keys(settings: SweepSettings, arguments: Sequence[str]) -> dict[str, 
     except SweepConfigError:
         return {}  # the joined sweep's own names then serve as keys
     return {p.wandb_name: p.key for p in space.parameters}
+
+
+def _warn_if_runs_stay_offline() -> None:
+    mode = os.environ.get("WANDB_MODE", "")
+    if mode in ("offline", "disabled", "dryrun"):
+        log.warning(
+            f"WANDB_MODE={mode}: the trials' runs will not reach W&B while they run, so its "
+            "bayes and hyperband see no metrics; unset WANDB_MODE for engine: wandb"
+        )
