@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -131,27 +132,33 @@ def test_a_second_process_joins_by_entity_project_id(
     assert any(line.startswith("shape=") for line in overrides)  # a group, swapped by Hydra
 
 
-def test_hyperband_stop_ends_the_trial_at_an_epoch_and_records_it_stopped(
-    wandb_server: WandbServer, client_env: dict[str, str], tmp_path: Path
-) -> None:
-    sweep_dir = tmp_path / "multirun"
-    env = {**client_env, "HYDRA_WANDB_SWEEPER_HEARTBEAT_SECONDS": "0.3"}
-    run_cloud(
-        "curves",
-        sweep_dir,
-        env,
-        "hydra.sweeper.method=grid",
-        "+hydra.sweeper.metric={name: score, goal: maximize}",
-        "+hydra.sweeper.early_terminate={type: hyperband, min_iter: 2, eta: 2}",
-        "quality=1.0,0.1",
-        "epochs=12",
-        "epoch_seconds=0.4",
-        "use_wandb=true",
-    )
-    curves = {
+HYPERBAND = [
+    "hydra.sweeper.method=grid",
+    "+hydra.sweeper.metric={name: score, goal: maximize}",
+    "+hydra.sweeper.early_terminate={type: hyperband, min_iter: 2, eta: 2}",
+    "quality=1.0,0.1",  # 0.1 trails 1.0 at the first bracket (2 epochs): W&B stops it
+    "epochs=12",
+    "epoch_seconds=0.4",
+    "use_wandb=true",
+]
+
+
+def _run_curves(sweep_dir: Path, env: dict[str, str], *overrides: str) -> dict[str, Any]:
+    """The curves app under hyperband; the server's state after it."""
+    fast = {**env, "HYDRA_WANDB_SWEEPER_HEARTBEAT_SECONDS": "0.3"}
+    run_cloud("curves", sweep_dir, fast, *HYPERBAND, *overrides)
+    results = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
+    assert results["trials"]["stopped"] == 1 and results["trials"]["finished"] == 1
+    return {
         json.loads(p.read_text())["quality"]: json.loads(p.read_text())["epochs_run"]
         for p in sweep_dir.glob("*/curve.json")
     }
+
+
+def test_hyperband_stop_ends_the_trial_at_an_epoch_and_records_it_stopped(
+    wandb_server: WandbServer, client_env: dict[str, str], tmp_path: Path
+) -> None:
+    curves = _run_curves(tmp_path / "multirun", client_env)
     assert curves[1.0] == 12
     assert 2 <= curves[0.1] < 12  # ended at an epoch boundary, not killed
     state = wandb_server.state()
@@ -159,65 +166,35 @@ def test_hyperband_stop_ends_the_trial_at_an_epoch_and_records_it_stopped(
     assert len(stopped) == 1
     assert stopped[0]["state"] == "finished" and stopped[0]["exitcode"] == 0
     assert len([row for row in stopped[0]["history"] if "score" in row]) == curves[0.1]
-    results = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
-    assert results["trials"]["stopped"] == 1 and results["trials"]["finished"] == 1
 
 
-def test_a_joblib_trial_that_ignores_the_stop_is_ended_after_the_grace_period(
-    wandb_server: WandbServer, client_env: dict[str, str], tmp_path: Path
+@pytest.mark.parametrize(
+    "launcher",
+    [["hydra/launcher=basic"], ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]],
+    ids=["in-process", "joblib"],
+)
+def test_a_trial_that_ignores_the_stop_is_ended_after_the_grace_period(
+    wandb_server: WandbServer, client_env: dict[str, str], tmp_path: Path, launcher: list[str]
 ) -> None:
-    sweep_dir = tmp_path / "multirun"
-    env = {**client_env, "HYDRA_WANDB_SWEEPER_HEARTBEAT_SECONDS": "0.3"}
-    run_cloud(
-        "curves",
-        sweep_dir,
-        env,
-        "hydra/launcher=joblib",
-        "hydra.launcher.n_jobs=2",
-        "hydra.sweeper.method=grid",
+    curves = _run_curves(
+        tmp_path / "multirun",
+        client_env,
+        *launcher,
         "hydra.sweeper.stop_grace_seconds=1",
-        "+hydra.sweeper.metric={name: score, goal: maximize}",
-        "+hydra.sweeper.early_terminate={type: hyperband, min_iter: 2, eta: 2}",
-        "quality=1.0,0.1",
-        "epochs=12",
-        "epoch_seconds=0.4",
-        "use_wandb=true",
         "ignore_stop=true",
     )
-    finished = [json.loads(p.read_text()) for p in sweep_dir.glob("*/curve.json")]
-    assert [record["quality"] for record in finished] == [1.0]  # the other never returned
+    assert curves == {1.0: 12}  # the other never returned: it was interrupted
     state = wandb_server.state()
     (stopped,) = [run for run in state["runs"].values() if run["stopped"]]
     assert stopped["config"]["quality"]["value"] == 0.1
     assert stopped["state"] == "finished"  # ended by the sweeper, not crashed
     assert len([row for row in stopped["history"] if "score" in row]) < 12
-    results = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
-    assert results["trials"]["stopped"] == 1 and results["trials"]["finished"] == 1
 
 
 def test_a_stop_reaches_a_submitit_job_through_the_sweep_folder(
     wandb_server: WandbServer, client_env: dict[str, str], tmp_path: Path
 ) -> None:
-    sweep_dir = tmp_path / "multirun"
-    env = {**client_env, "HYDRA_WANDB_SWEEPER_HEARTBEAT_SECONDS": "0.3"}
-    run_cloud(
-        "curves",
-        sweep_dir,
-        env,
-        "hydra/launcher=submitit_local",
-        "hydra.sweeper.n_jobs=2",
-        "hydra.sweeper.method=grid",
-        "+hydra.sweeper.metric={name: score, goal: maximize}",
-        "+hydra.sweeper.early_terminate={type: hyperband, min_iter: 2, eta: 2}",
-        "quality=1.0,0.1",
-        "epochs=12",
-        "epoch_seconds=0.4",
-        "use_wandb=true",
+    curves = _run_curves(
+        tmp_path / "multirun", client_env, "hydra/launcher=submitit_local", "hydra.sweeper.n_jobs=2"
     )
-    curves = {
-        json.loads(p.read_text())["quality"]: json.loads(p.read_text())["epochs_run"]
-        for p in sweep_dir.glob("*/curve.json")
-    }
     assert curves[1.0] == 12 and 2 <= curves[0.1] < 12
-    results = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
-    assert results["trials"]["stopped"] == 1 and results["trials"]["finished"] == 1
