@@ -18,6 +18,11 @@ from typing import Any
 
 from hydra_wandb_sweeper.engine.cloud.connection import SweepPath, connect
 from hydra_wandb_sweeper.engine.cloud.engine import wandb_sweep_config
+from hydra_wandb_sweeper.engine.cloud.graphql import (
+    NotFoundOnServer,
+    ServerRefused,
+    ServerUnreachable,
+)
 from hydra_wandb_sweeper.engine.local.engine import note_published, published, read_sweep
 from hydra_wandb_sweeper.errors import SweepRuntimeError
 
@@ -75,15 +80,25 @@ def publish_local_sweep(
 
     import wandb
 
-    if not before.get("sweep"):
-        config = wandb_sweep_config(definition, program=None)
-        config.setdefault("name", definition.name or f"local sweep {local_id}")
-        created = wandb.sweep(config, entity=path.entity, project=path.project, prior_runs=new_runs)
-        path = SweepPath(path.entity, path.project, created)
-    elif new_runs:
-        connection.client.add_prior_runs(
-            path.sweep_id, str(path.project), str(path.entity), new_runs
-        )
+    try:
+        if not before.get("sweep"):
+            config = wandb_sweep_config(definition, program=None)
+            config.setdefault("name", definition.name or f"local sweep {local_id}")
+            created = wandb.sweep(
+                config, entity=path.entity, project=path.project, prior_runs=new_runs
+            )
+            path = SweepPath(path.entity, path.project, created)
+        elif new_runs:
+            connection.client.add_prior_runs(
+                path.sweep_id, str(path.project), str(path.entity), new_runs
+            )
+    except NotFoundOnServer:
+        raise SweepRuntimeError(
+            f"W&B sweep {path}, where this sweep was published before, is gone from the "
+            "server: the new runs were uploaded but belong to no W&B sweep"
+        ) from None
+    except (wandb.errors.Error, ServerUnreachable, ServerRefused) as error:
+        raise SweepRuntimeError(f"W&B refused the sweep: {error}") from None
     note_published(storage, local_id, str(path), [*before.get("runs", []), *new_runs])
     return Publication(
         local_sweep=local_id,

@@ -123,7 +123,10 @@ class CloudEngine:
 
         config = wandb_sweep_config(definition, program)
         # wandb.sweep prints "Create sweep with ID" and the sweep's URL itself.
-        sweep_id = wandb.sweep(config, entity=entity, project=project)
+        try:
+            sweep_id = wandb.sweep(config, entity=entity, project=project)
+        except wandb.errors.Error as error:
+            raise SweepRuntimeError(f"The W&B server refused the sweep: {error}") from None
         path = SweepPath(
             entity or connection.api.settings.get("entity") or connection.default_entity,
             project or connection.api.settings.get("project") or "uncategorized",
