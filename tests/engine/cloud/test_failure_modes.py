@@ -107,6 +107,7 @@ def test_lost_network_lets_the_running_trial_finish_then_exits_with_a_message(
         stdout, stderr = process.communicate(timeout=120)
     done = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
     _fails_with(done, "Lost the W&B server", "Rejoin the sweep")
-    assert time.monotonic() - started < 30
+    # the trial's 3 s, the 3 s of retries, the results: well under a minute on a busy machine
+    assert time.monotonic() - started < 60
     results = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
     assert results["trials"]["finished"] == 1  # the running trial finished and was kept
