@@ -100,10 +100,6 @@ class AgentPool:
                 if agent.live_run == run_id:
                     agent.live_run = None
 
-    def live_runs(self) -> list[str]:
-        with self._lock:
-            return [agent.live_run for agent in self._agents if agent.live_run]
-
     def close(self) -> None:
         self._closing.set()
 
