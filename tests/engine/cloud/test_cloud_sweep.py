@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.support.cloud_helpers import assert_no_api_key, run_cloud
+from tests.support.cloud_helpers import assert_no_api_key, cloud_command, run_cloud
 from tests.support.wandb_server.fixture import WandbServer
 
 pytestmark = pytest.mark.slow
@@ -198,3 +199,40 @@ def test_a_stop_reaches_a_submitit_job_through_the_sweep_folder(
         tmp_path / "multirun", client_env, "hydra/launcher=submitit_local", "hydra.sweeper.n_jobs=2"
     )
     assert curves[1.0] == 12 and 2 <= curves[0.1] < 12
+
+
+def test_two_processes_at_once_share_one_sweep_without_running_a_run_twice(
+    wandb_server: WandbServer, client_env: dict[str, str], tmp_path: Path
+) -> None:
+    first = run_cloud(
+        "quadratic",
+        tmp_path / "first",
+        client_env,
+        "hydra.sweeper.method=random",
+        "hydra.sweeper.run_cap=6",
+        "hydra.sweeper.count=1",
+        "x=interval(-2.0,3.0)",
+    )
+    sweep_id = _sweep_id(first.stdout)
+    joiners = [
+        subprocess.Popen(
+            cloud_command(
+                "quadratic", tmp_path / name, f"hydra.sweeper.sweep_id={sweep_id}", "sleep=0.5"
+            ),
+            cwd=tmp_path,
+            env={**client_env, "CUDA_VISIBLE_DEVICES": str(device)},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for device, name in enumerate(("gpu0", "gpu1"))
+    ]
+    assert [joiner.wait(timeout=180) for joiner in joiners] == [0, 0]
+    state = wandb_server.state()
+    assert len(state["sweeps"][sweep_id]["scheduled"]) == 6  # run_cap over all processes
+    ran = [
+        yaml.safe_load(path.read_text())
+        for name in ("gpu0", "gpu1")
+        for path in (tmp_path / name).glob("*/.hydra/overrides.yaml")
+    ]
+    assert len(ran) == 5  # the five runs left after the first process's one, none twice
+    assert len({tuple(overrides) for overrides in ran}) == 5
