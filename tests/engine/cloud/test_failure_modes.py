@@ -111,3 +111,25 @@ def test_lost_network_lets_the_running_trial_finish_then_exits_with_a_message(
     assert time.monotonic() - started < 60
     results = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
     assert results["trials"]["finished"] == 1  # the running trial finished and was kept
+
+
+@pytest.mark.parametrize(
+    ("overrides", "says"),
+    [
+        (["hydra.sweeper.method=grid", "x=interval(0.0,1.0)"], "grid needs discrete parameters"),
+        (["hydra.sweeper.method=bayes", "x=interval(0.0,1.0)"], "hydra.sweeper.metric.name"),
+        (["hydra.sweeper.method=random", "nosuchkey=1,2"], "hydra.sweeper.parameters.nosuchkey"),
+    ],
+    ids=["grid-continuous", "bayes-no-metric", "unknown-key"],
+)
+def test_what_wandb_would_reject_is_refused_before_a_sweep_is_created(
+    wandb_server: WandbServer,
+    client_env: dict[str, str],
+    tmp_path: Path,
+    overrides: list[str],
+    says: str,
+) -> None:
+    done = run_cloud("quadratic", tmp_path / "multirun", client_env, *overrides, check=False)
+    _fails_with(done, says)
+    assert wandb_server.state()["sweeps"] == {}
+    assert wandb_server.requests("UpsertSweep") == []
