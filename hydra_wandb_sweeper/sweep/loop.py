@@ -24,7 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 from hydra_wandb_sweeper.engine.base import Engine, Trial, TrialRecord, TrialState
 from hydra_wandb_sweeper.engine.outcome import Outcome, objective_outcome
 from hydra_wandb_sweeper.errors import SweepConfigError, SweepRuntimeError
-from hydra_wandb_sweeper.job.binding import TrialTask, env_set_overrides, trial_environment
+from hydra_wandb_sweeper.job.binding import TrialTask, trial_environment
 from hydra_wandb_sweeper.searchspace.space import SearchSpace
 from hydra_wandb_sweeper.sweep.commands import join_command
 from hydra_wandb_sweeper.sweep.opening import open_sweep
@@ -38,6 +38,7 @@ class SweepLoop:
     config: DictConfig
     hydra_context: HydraContext
     launcher: Launcher
+    task: TrialTask
     launch_dir: Path
     sweep_dir: Path
     settings: SweepSettings
@@ -60,8 +61,9 @@ class SweepLoop:
                 "got 'threading': threads share one environment, so trials would join each "
                 "other's W&B runs. Use the default loky backend, or multiprocessing",
             )
+        self.task = TrialTask(task_function)
         self.launcher = Plugins.instance().instantiate_launcher(
-            hydra_context=hydra_context, task_function=TrialTask(task_function), config=config
+            hydra_context=hydra_context, task_function=self.task, config=config
         )
 
     # --- the sweep ----------------------------------------------------------------------------
@@ -98,7 +100,11 @@ class SweepLoop:
                 if not trials:
                     log.info("The sweep has no more trials to run (grid done or run_cap reached)")
                     break
-                batch = [self._job_overrides(trial, engine, space) for trial in trials]
+                batch = [self._job_overrides(trial, space) for trial in trials]
+                self.task.environments = {
+                    job_idx + i: self._job_environment(trial, engine, space)
+                    for i, trial in enumerate(trials)
+                }
                 try:
                     results = self.launcher.launch(batch, initial_job_idx=job_idx)
                 except Exception as error:  # a worker killed, a cluster job lost
@@ -158,8 +164,8 @@ class SweepLoop:
             )
 
     # --- per trial ----------------------------------------------------------------------------
-    def _job_overrides(self, trial: Trial, engine: Engine, space: SearchSpace) -> list[str]:
-        environment = trial_environment(
+    def _job_environment(self, trial: Trial, engine: Engine, space: SearchSpace) -> dict[str, str]:
+        return trial_environment(
             trial,
             space,
             engine,
@@ -167,8 +173,9 @@ class SweepLoop:
             project=self.settings.project,
             entity=self.settings.entity,
         )
+
+    def _job_overrides(self, trial: Trial, space: SearchSpace) -> list[str]:
         overrides = [*space.fixed_overrides, *space.to_overrides(trial.params)]
-        overrides += env_set_overrides(environment)
         if self._default_subdir():
             # Job folders named by trial number stay unique across batches and across
             # processes that joined the sweep into the same sweep dir.
