@@ -57,6 +57,6 @@ class SweepEarlyTermination(Callback):
         self._reported += 1
         reporting.report(float(value), step=self._reported)
         if reporting.should_stop():
-            log.info(f"Early termination stops this trial after {self._reported} validation runs")
+            log.debug(f"Early termination stops this trial after {self._reported} validation runs")
             return True
         return False

@@ -26,7 +26,9 @@ from hydra_wandb_sweeper.engine.outcome import Outcome, objective_outcome
 from hydra_wandb_sweeper.errors import SweepConfigError, SweepRuntimeError
 from hydra_wandb_sweeper.job.binding import TrialTask, trial_environment
 from hydra_wandb_sweeper.searchspace.space import SearchSpace
-from hydra_wandb_sweeper.sweep.commands import join_command
+from hydra_wandb_sweeper.sweep.commands import CommandLine, this_command_line
+from hydra_wandb_sweeper.sweep.console import launcher_lines_at_debug, trial_line
+from hydra_wandb_sweeper.sweep.launch_failure import interrupted, message, uncomposable_jobs
 from hydra_wandb_sweeper.sweep.opening import open_sweep
 from hydra_wandb_sweeper.sweep.results import print_table, summarize, write_results
 from hydra_wandb_sweeper.sweep.settings import SweepSettings, read_settings
@@ -39,6 +41,7 @@ class SweepLoop:
     hydra_context: HydraContext
     launcher: Launcher
     task: TrialTask
+    command_line: CommandLine
     launch_dir: Path
     sweep_dir: Path
     settings: SweepSettings
@@ -55,6 +58,7 @@ class SweepLoop:
         # absolute, so that workers started elsewhere (submitit) find the parameter files
         self.sweep_dir = self.launch_dir / Path(config.hydra.sweep.dir)
         self.settings = read_settings(self._raw_settings, self.launch_dir)
+        self.command_line = this_command_line(config)
         if OmegaConf.select(config, "hydra.launcher.backend", default=None) == "threading":
             raise SweepConfigError(
                 "hydra.launcher.backend",
@@ -76,7 +80,7 @@ class SweepLoop:
         self._announce(engine, space)
         returns: list[Sequence[JobReturn]] = []
         try:
-            with _sigterm_as_interrupt():
+            with _sigterm_as_interrupt(), launcher_lines_at_debug():
                 self._run(engine, space, returns)
         finally:
             try:
@@ -107,9 +111,16 @@ class SweepLoop:
                 }
                 try:
                     results = self.launcher.launch(batch, initial_job_idx=job_idx)
-                except Exception as error:  # a worker killed, a cluster job lost
-                    log.error(f"The launcher failed: {error!r}")
-                    mine += engine.release_unfinished(f"the launcher failed: {error!r}")
+                except Exception as error:  # a worker killed, a cluster job lost, a bad job
+                    if interrupted(error):
+                        raise KeyboardInterrupt(str(error)) from error
+                    uncomposable = self._fail_uncomposable(error, trials, batch, engine)
+                    reason = f"the launcher failed: {message(error)}"
+                    if uncomposable:
+                        reason = "not run: another job of its batch could not be composed"
+                    else:
+                        log.error(f"The launcher failed: {message(error)}")
+                    mine += uncomposable + engine.release_unfinished(reason)
                 else:
                     returns.append(results)
                     for trial, result in zip(trials, results, strict=True):
@@ -121,15 +132,22 @@ class SweepLoop:
                             )
                         )
                 job_idx += len(trials)
+                self._log_trials(engine, trials)
                 self._check_failure_budget(mine, space)
+            _fail_if_every_trial_failed(mine)
         except BaseException as interruption:
             # Ctrl+C, SIGTERM, the failure budget: trials in flight end here (their results
             # kept if their jobs finished; grid points queued again otherwise).
-            engine.release_unfinished(f"interrupted before it finished ({interruption!r})")
-            if not isinstance(interruption, SweepRuntimeError):
+            released = engine.release_unfinished(
+                f"interrupted before it finished ({interruption!r})"
+            )
+            # a resume finishes what this process was asked for, not count more
+            kept = [record for record in released if record.state is not TrialState.FAILED]
+            left = None if count is None else count - len(mine) - len(kept)
+            if not isinstance(interruption, SweepRuntimeError) and (left is None or left > 0):
                 log.warning(
-                    "Interrupted. Resume or join this sweep with: "
-                    + join_command(engine.sweep_id, engine.location)
+                    "Interrupted. Resume this sweep with: "
+                    + self.command_line.join(engine.sweep_id, engine.location, left)
                 )
             raise
 
@@ -145,14 +163,14 @@ class SweepLoop:
             log.info(f"W&B parameter names: {renamed}")
         log.info(
             "Join this sweep from another terminal or machine: "
-            + join_command(engine.sweep_id, engine.location)
+            + self.command_line.join(engine.sweep_id, engine.location)
         )
         if self._batch_size() == 1 and "submitit" in str(self.config.hydra.launcher._target_):
             log.info("Trials run one at a time: set hydra.sweeper.n_jobs to run them in parallel")
 
     def _report(self, engine: Engine, space: SearchSpace) -> None:
         records = engine.records()
-        summary = summarize(engine.sweep_id, engine.definition, space, records)
+        summary = summarize(engine.sweep_id, engine.definition, space, records, self.command_line)
         path = write_results(self.sweep_dir, summary)
         if records:
             print_table(records, engine.definition, space)
@@ -181,6 +199,33 @@ class SweepLoop:
             # processes that joined the sweep into the same sweep dir.
             overrides.append(f"hydra.sweep.subdir={trial.number}")
         return overrides
+
+    def _fail_uncomposable(
+        self,
+        error: Exception,
+        trials: Sequence[Trial],
+        batch: Sequence[Sequence[str]],
+        engine: Engine,
+    ) -> list[TrialRecord]:
+        """Fail the trials whose jobs Hydra cannot compose, with Hydra's reason: their values
+        are the problem, not the launcher."""
+        loader = self.hydra_context.config_loader
+        failed = []
+        for index, reason in uncomposable_jobs(error, loader, self.config, batch).items():
+            trial = trials[index]
+            text = f"Hydra cannot compose this trial's job: {reason}"
+            engine.tell(trial, TrialState.FAILED, None, text)
+            failed.append(
+                TrialRecord(trial.number, trial.run_id, TrialState.FAILED, None, trial.params, text)
+            )
+        return failed
+
+    def _log_trials(self, engine: Engine, trials: Sequence[Trial]) -> None:
+        """One line per trial, as the engine recorded it (stopped, failed, its metric)."""
+        numbers = {trial.number for trial in trials}
+        for record in engine.records():
+            if record.number in numbers:
+                log.info(trial_line(record, engine.definition.metric_name))
 
     def _default_subdir(self) -> bool:
         raw = OmegaConf.to_container(self.config.hydra.sweep, resolve=False)
@@ -217,6 +262,13 @@ class SweepLoop:
         )
 
 
+def _fail_if_every_trial_failed(mine: Sequence[TrialRecord]) -> None:
+    if mine and all(record.state is TrialState.FAILED for record in mine):
+        raise SweepRuntimeError(
+            f"Every trial of this sweep failed ({len(mine)}); the last one: {mine[-1].error}"
+        )
+
+
 def _ask(engine: Engine, wanted: int) -> list[Trial]:
     trials = []
     for _ in range(wanted):
@@ -230,10 +282,9 @@ def _ask(engine: Engine, wanted: int) -> list[Trial]:
 def _outcome(result: JobReturn, metric_name: str | None) -> Outcome:
     """How a job ended: its state, its metric, and the error to record when it failed."""
     if result.status is JobStatus.FAILED:
-        try:
-            result.return_value  # noqa: B018 - re-raises the job's exception
-        except Exception as error:
-            return TrialState.FAILED, None, f"{type(error).__name__}: {error}"
+        # the job's exception; JobReturn.return_value would also write its own line to stderr
+        error = result._return_value
+        return TrialState.FAILED, None, f"{type(error).__name__}: {error}"
     try:
         return objective_outcome(result.return_value, metric_name)
     except Exception as error:  # an odd return value is the trial's failure, not the sweep's
