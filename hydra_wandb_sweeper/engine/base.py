@@ -51,6 +51,8 @@ class TrialRecord:
     error: str | None = None
     # the task overrides Hydra applied to the trial's job, as its job recorded them
     overrides: tuple[str, ...] | None = None
+    # how many times the job reported its metric for early termination (None: unknown)
+    reports: int | None = None
 
 
 @dataclass(frozen=True)

@@ -57,3 +57,11 @@ def values_text(params: Mapping[str, Any]) -> str:
 
 def cell(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def nothing_reported(number: int) -> str:
+    return (
+        f"early_terminate is set, but trial {number} reported no metric, so no trial can be "
+        "stopped: add the callback hydra_wandb_sweeper.lightning_callback.SweepEarlyTermination "
+        "to the Trainer, or call hydra_wandb_sweeper.report(value, step) in the task"
+    )

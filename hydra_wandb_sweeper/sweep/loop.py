@@ -27,7 +27,7 @@ from hydra_wandb_sweeper.errors import SweepConfigError, SweepRuntimeError
 from hydra_wandb_sweeper.job.binding import TrialTask, trial_environment
 from hydra_wandb_sweeper.searchspace.space import SearchSpace
 from hydra_wandb_sweeper.sweep.commands import CommandLine, this_command_line
-from hydra_wandb_sweeper.sweep.console import launcher_lines_at_debug, trial_line
+from hydra_wandb_sweeper.sweep.console import launcher_lines_at_debug, nothing_reported, trial_line
 from hydra_wandb_sweeper.sweep.launch_failure import interrupted, message, uncomposable_jobs
 from hydra_wandb_sweeper.sweep.opening import open_sweep
 from hydra_wandb_sweeper.sweep.results import print_table, summarize, write_results
@@ -48,6 +48,7 @@ class SweepLoop:
 
     def __init__(self, raw_settings: Mapping[str, Any]) -> None:
         self._raw_settings = dict(raw_settings)
+        self._reports_checked = False
 
     def setup(
         self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
@@ -223,9 +224,15 @@ class SweepLoop:
     def _log_trials(self, engine: Engine, trials: Sequence[Trial]) -> None:
         """One line per trial, as the engine recorded it (stopped, failed, its metric)."""
         numbers = {trial.number for trial in trials}
-        for record in engine.records():
-            if record.number in numbers:
-                log.info(trial_line(record, engine.definition.metric_name))
+        batch = [record for record in engine.records() if record.number in numbers]
+        for record in batch:
+            log.info(trial_line(record, engine.definition.metric_name))
+        if engine.definition.early_terminate and not self._reports_checked:
+            ended = [r for r in batch if r.state in (TrialState.FINISHED, TrialState.STOPPED)]
+            if ended:
+                self._reports_checked = True
+                if all(record.reports == 0 for record in ended):
+                    log.warning(nothing_reported(ended[0].number))
 
     def _default_subdir(self) -> bool:
         raw = OmegaConf.to_container(self.config.hydra.sweep, resolve=False)

@@ -51,9 +51,10 @@ def test_a_job_hydra_cannot_compose_is_reported_as_such(tmp_path):
         command, cwd=tmp_path, env=sweep_env(tmp_path), capture_output=True, text=True, timeout=120
     )
     assert completed.returncode != 0
+    output = completed.stdout + completed.stderr
     assert "Hydra cannot compose this trial's job" in completed.stderr
     assert "nosuch" in completed.stderr
-    assert "launcher failed" not in completed.stderr and "Traceback" not in completed.stderr
+    assert "launcher failed" not in output and "Traceback" not in output
 
 
 def test_a_sweep_in_which_every_trial_failed_exits_non_zero(tmp_path):
@@ -68,4 +69,4 @@ def test_a_sweep_in_which_every_trial_failed_exits_non_zero(tmp_path):
     assert completed.returncode != 0
     assert "Every trial of this sweep failed (2)" in completed.stderr
     assert "above fail_above" in completed.stderr
-    assert "Error executing job" not in completed.stderr
+    assert "Error executing job" not in completed.stdout + completed.stderr
