@@ -8,12 +8,14 @@ and keeps Hydra's ``--config-path``, ``--config-name`` and ``--config-dir``.
 
 from __future__ import annotations
 
+import argparse
 import os
 import shlex
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -53,9 +55,7 @@ class CommandLine:
 
 
 def this_command_line(config: DictConfig) -> CommandLine:
-    from hydra._internal.utils import get_args_parser  # Hydra's own reading of sys.argv
-
-    args, _ = get_args_parser().parse_known_args(sys.argv[1:])
+    args = _hydra_arguments(sys.argv[1:])
     launch_dir = str(config.hydra.runtime.cwd)
     flags = []
     if args.config_path is not None:  # relative to the script, wherever it runs from
@@ -78,6 +78,25 @@ def this_command_line(config: DictConfig) -> CommandLine:
         overrides=tuple(args.overrides),
         run_overrides=tuple(run_overrides),
     )
+
+
+def _hydra_arguments(argv: list[str]) -> argparse.Namespace:
+    """The command line as Hydra read it; as plain overrides when it is not Hydra's (an app
+    composed from Python, a test runner's arguments)."""
+    from hydra._internal.utils import get_args_parser  # Hydra's own reading of sys.argv
+
+    parser = get_args_parser()
+
+    def refuse(message: str) -> NoReturn:
+        raise ValueError(message)
+
+    parser.error = refuse  # type: ignore[method-assign]
+    try:
+        return parser.parse_known_args(argv)[0]
+    except ValueError:
+        return argparse.Namespace(
+            config_path=None, config_name=None, config_dir=None, overrides=argv
+        )
 
 
 def _program(launch_dir: str) -> list[str]:
