@@ -118,9 +118,14 @@ def test_submitit_local_launcher(tmp_path):
         "x=choice(0,2)",
         "hydra.sweeper.method=grid",
         "hydra.sweeper.n_jobs=2",
+        "use_wandb=true",
         timeout=400,
     )
     assert results(tmp_path)["trials"]["finished"] == 2
+    # the environment travels with the task to submitit's job processes
+    jobs = trial_records(tmp_path)
+    assert all(job["wandb"]["id"] == job["env"]["WANDB_RUN_ID"] for job in jobs)
+    assert all(job["wandb"]["config"]["x"] == job["config"]["x"] for job in jobs)
 
 
 def test_failed_trial_stops_the_sweep_and_is_listed(tmp_path):
