@@ -113,15 +113,7 @@ class SweepLoop:
                 try:
                     results = self.launcher.launch(batch, initial_job_idx=job_idx)
                 except Exception as error:  # a worker killed, a cluster job lost, a bad job
-                    if interrupted(error):
-                        raise KeyboardInterrupt(str(error)) from error
-                    uncomposable = self._fail_uncomposable(error, trials, batch, engine)
-                    reason = f"the launcher failed: {message(error)}"
-                    if uncomposable:
-                        reason = "not run: another job of its batch could not be composed"
-                    else:
-                        log.error(f"The launcher failed: {message(error)}")
-                    mine += uncomposable + engine.release_unfinished(reason)
+                    mine += self._launch_failed(error, trials, batch, engine)
                 else:
                     returns.append(results)
                     for trial, result in zip(trials, results, strict=True):
@@ -201,15 +193,17 @@ class SweepLoop:
             overrides.append(f"hydra.sweep.subdir={trial.number}")
         return overrides
 
-    def _fail_uncomposable(
+    def _launch_failed(
         self,
         error: Exception,
         trials: Sequence[Trial],
         batch: Sequence[Sequence[str]],
         engine: Engine,
     ) -> list[TrialRecord]:
-        """Fail the trials whose jobs Hydra cannot compose, with Hydra's reason: their values
-        are the problem, not the launcher."""
+        """End the batch's trials: those whose jobs Hydra cannot compose fail with Hydra's
+        reason (their values are the problem, not the launcher); the others are released."""
+        if interrupted(error):
+            raise KeyboardInterrupt(str(error)) from error
         loader = self.hydra_context.config_loader
         failed = []
         for index, reason in uncomposable_jobs(error, loader, self.config, batch).items():
@@ -219,7 +213,12 @@ class SweepLoop:
             failed.append(
                 TrialRecord(trial.number, trial.run_id, TrialState.FAILED, None, trial.params, text)
             )
-        return failed
+        if failed:
+            return failed + engine.release_unfinished(
+                "not run: another job of its batch could not be composed"
+            )
+        log.error(f"The launcher failed: {message(error)}")
+        return engine.release_unfinished(f"the launcher failed: {message(error)}")
 
     def _log_trials(self, engine: Engine, trials: Sequence[Trial]) -> None:
         """One line per trial, as the engine recorded it (stopped, failed, its metric)."""
