@@ -7,8 +7,9 @@ returns normally with the metric it reached. Outside a sweep it does nothing.
 
 What it records is what happened: a trial stopped at its last epoch (``max_epochs``) is
 finished, not stopped; ``trainer.min_epochs`` is respected (the trial trains on to it, with a
-warning, and is recorded as stopped there); a ``metric.name`` the trainer does not log fails
-the trial at its first validation, naming the nearest logged metric.
+warning, and is recorded as stopped there); with early termination, a ``metric.name`` the
+trainer does not log fails the trial at its first validation, naming the nearest logged
+metric (without it, that is a warning: the task may return the metric by other means).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class SweepEarlyTermination(Callback):
         self._validated_epoch: int | None = None
         self._reported_epoch: int | None = None
         self._warned_min_epochs = False
+        self._warned_not_logged = False
 
     def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         # only while fitting: a later trainer.validate() must not count as another epoch
@@ -81,7 +83,13 @@ class SweepEarlyTermination(Callback):
             if not must_find:
                 return _GO
             key = "SweepEarlyTermination.monitor" if self.monitor else "hydra.sweeper.metric.name"
-            return _not_logged(key, name, sorted(trainer.callback_metrics))
+            problem = _not_logged(key, name, sorted(trainer.callback_metrics))
+            if trial.can_stop:  # early termination cannot work: fail before a full run
+                return problem
+            if not self._warned_not_logged:  # the task may still return it
+                self._warned_not_logged = True
+                log.warning(problem)
+            return _GO
         self._reported += 1
         self._reported_epoch = trainer.current_epoch
         reporting.report(float(value), step=self._reported)

@@ -71,6 +71,11 @@ class LocalTrialReporter:
         self._trial.report(float(value), step)
         self.last_step = step
 
+    @property
+    def can_stop(self) -> bool:
+        """Whether the sweep has early termination at all."""
+        return bool(self._early_terminate)
+
     def pruned(self) -> bool:
         """Whether early termination stops this trial (asked after each report; once it says
         stop, it stays stopped). Nothing is recorded: see :meth:`record_stop`."""
