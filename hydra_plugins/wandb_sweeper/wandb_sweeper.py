@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from hydra.core.config_store import ConfigStore
 from hydra.plugins.sweeper import Sweeper
 
-from hydra_wandb_sweeper.config import WandbSweeperConf
+from hydra_wandb_sweeper.config import sweeper_config_node
 
 if TYPE_CHECKING:
     from hydra.types import HydraContext, TaskFunction
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from hydra_wandb_sweeper.sweep.loop import SweepLoop
 
 ConfigStore.instance().store(
-    group="hydra/sweeper", name="wandb", node=WandbSweeperConf, provider="hydra-wandb-sweeper"
+    group="hydra/sweeper", name="wandb", node=sweeper_config_node(), provider="hydra-wandb-sweeper"
 )
 
 

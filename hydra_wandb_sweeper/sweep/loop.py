@@ -167,7 +167,7 @@ class SweepLoop:
             project=self.settings.project,
             entity=self.settings.entity,
         )
-        overrides = [*space.fixed_overrides, *space.to_overrides(trial.params)]
+        overrides = space.job_overrides(trial.params)
         overrides += env_set_overrides(environment)
         if self._default_subdir():
             # Job folders named by trial number stay unique across batches and across
