@@ -56,6 +56,9 @@ class EarlyTerminateConf:
 @dataclass
 class WandbSweeperConf:
     _target_: str = SHIM_TARGET
+    # the settings reach the sweeper as written: Hydra resolves them once, and W&B's
+    # command macros (written \${args}) must not be resolved a second time
+    _recursive_: bool = False
 
     # --- W&B sweep fields -------------------------------------------------------------
     # grid | random | bayes (None: grid when every parameter is discrete and no metric is

@@ -8,6 +8,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
 from hydra_wandb_sweeper.config import WandbSweeperConf
 from hydra_wandb_sweeper.errors import SweepConfigError
 from hydra_wandb_sweeper.searchspace.distributions import nearest
@@ -16,7 +18,7 @@ from hydra_wandb_sweeper.searchspace.space import plain
 ENGINES = ("local", "wandb")
 BAYES_SAMPLERS = ("gp", "tpe")
 DEFAULT_STORAGE = Path(".wandb-sweeps") / "journal.log"
-KNOWN_KEYS = tuple(f.name for f in fields(WandbSweeperConf) if f.name != "_target_")
+KNOWN_KEYS = tuple(f.name for f in fields(WandbSweeperConf) if not f.name.startswith("_"))
 # Settings of other sweepers people come from (Hydra's Optuna sweeper, captain-pool's
 # hydra-wandb-sweeper), and what says the same here.
 FOREIGN_KEYS = {
@@ -133,7 +135,9 @@ def _agent_program(values: Mapping[str, Any]) -> tuple[str | None, tuple[Any, ..
 
 def read_settings(raw: Mapping[str, Any], launch_dir: Path) -> SweepSettings:
     """Check the raw ``hydra.sweeper`` values; relative storage paths hang off ``launch_dir``."""
-    values = {key: plain(value) for key, value in raw.items()}
+    values = {key: plain(value) for key, value in raw.items() if key != "command"}
+    if "command" in raw:  # W&B's macros (${args}) are not Hydra's interpolations
+        values["command"] = _as_written(raw["command"])
     _reject_unknown_keys(values)
     failure_rate = values.get("max_failure_rate", 0.0)
     if (
@@ -176,6 +180,12 @@ def read_settings(raw: Mapping[str, Any], launch_dir: Path) -> SweepSettings:
         program=program,
         command=command,
     )
+
+
+def _as_written(value: Any) -> Any:
+    if isinstance(value, (DictConfig, ListConfig)):
+        return OmegaConf.to_container(value, resolve=False)
+    return value
 
 
 def _storage_spec(storage: Any, launch_dir: Path) -> str:
