@@ -88,6 +88,8 @@ def test_cfg_hydra_shows_the_typed_fields(tmp_path):
 def test_early_terminate_is_off_by_default_and_takes_a_pasted_dict(tmp_path):
     run_sweep(tmp_path, "x=0,1")
     assert results(tmp_path)["trials"]["stopped"] == 0
+    run_sweep(tmp_path, "x=0,1", "hydra.sweeper.early_terminate=null", sweep_dir="null")
+    assert results(tmp_path, "null")["trials"]["finished"] == 2
     run_sweep(
         tmp_path,
         "x=0,1",
@@ -191,6 +193,8 @@ def test_no_sweep_at_all_runs_one_job(tmp_path):
     assert job["config"]["x"] == 0.5 and job["config"]["shape"]["offset"] == 1.0
     assert len(trial_records(tmp_path)) == 1
     assert results(tmp_path)["method"] == "grid"
+    run_sweep(tmp_path, "hydra.sweeper.metric.name=loss", sweep_dir="with_metric")
+    assert results(tmp_path, "with_metric")["best_value"] == 5.0  # (0 - 1)² + (0 + 2)²
 
 
 def test_discrete_sweep_without_a_method_is_a_grid(tmp_path):
