@@ -219,6 +219,8 @@ def test_glob_sweeps_a_config_groups_options(tmp_path):
     assert offsets == [0.0, 1.0]
     run_sweep(tmp_path, "shape=glob(*,exclude=flat)", sweep_dir="some")
     assert [job["overrides"] for job in trial_records(tmp_path, "some")] == [["shape=bowl"]]
+    run_sweep(tmp_path, "hydra.sweeper.parameters.shape='glob(b*)'", sweep_dir="configured")
+    assert [job["overrides"] for job in trial_records(tmp_path, "configured")] == [["shape=bowl"]]
 
 
 # --- typos ---------------------------------------------------------------------------------
