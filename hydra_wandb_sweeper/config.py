@@ -21,6 +21,11 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 SHIM_TARGET = "hydra_plugins.wandb_sweeper.wandb_sweeper.WandbSweeper"
+MACROS_CALLBACK_TARGET = "hydra_wandb_sweeper.sweep.command_macros.EscapeCommandMacros"
+MACROS_CALLBACK_GROUP = "hydra/sweeper_callbacks"
+MACROS_CALLBACK_NAME = "wandb"
+# absolute: where Hydra looks for callbacks
+MACROS_CALLBACK_PACKAGE = "hydra.callbacks.wandb_sweeper_command_macros"
 
 
 @dataclass
@@ -56,8 +61,8 @@ class EarlyTerminateConf:
 @dataclass
 class WandbSweeperConf:
     _target_: str = SHIM_TARGET
-    # the settings reach the sweeper as written: Hydra resolves them once, and W&B's
-    # command macros (written \${args}) must not be resolved a second time
+    # the settings reach the sweeper as Hydra resolved them, once: W&B's command macros,
+    # escaped beforehand, must not be resolved a second time
     _recursive_: bool = False
 
     # --- W&B sweep fields -------------------------------------------------------------
@@ -111,4 +116,11 @@ def sweeper_config_node() -> DictConfig:
     node = OmegaConf.structured(WandbSweeperConf)
     for sub_node in (node, node.metric, node.early_terminate):
         OmegaConf.set_struct(sub_node, False)
+    # W&B's command macros must be escaped before Hydra resolves this node (see
+    # hydra_wandb_sweeper.sweep.command_macros): a callback does it, brought in here
+    node.defaults = [{f"/{MACROS_CALLBACK_GROUP}": MACROS_CALLBACK_NAME}, "_self_"]
     return node
+
+
+def macros_callback_node() -> DictConfig:
+    return OmegaConf.create({"_target_": MACROS_CALLBACK_TARGET})

@@ -12,11 +12,15 @@ from hydra_wandb_sweeper.errors import SweepConfigError
 from hydra_wandb_sweeper.sweep.settings import read_settings
 
 
+def plain_settings(node):
+    """The settings as Hydra hands them over: its defaults list already applied."""
+    return {key: node[key] for key in node if not key.startswith("_") and key != "defaults"}
+
+
 def settings_of(**changes):
     node = sweeper_config_node()
     node.merge_with(changes)
-    raw = {key: node[key] for key in node if not key.startswith("_")}
-    return read_settings(raw, Path("/launch"))
+    return read_settings(plain_settings(node), Path("/launch"))
 
 
 def test_unset_metric_and_early_terminate_are_none():
@@ -35,7 +39,7 @@ def test_program_and_command_are_kept_as_written(caplog):
     node = sweeper_config_node()
     node.merge_with(OmegaConf.create({"program": "train.py", "command": ["python", "x"]}))
     node.command.append("${args}")  # W&B's macro, as Hydra hands it over once resolved
-    raw = {key: node[key] for key in node if not key.startswith("_")}
+    raw = plain_settings(node)
     with caplog.at_level("INFO"):
         settings = read_settings(raw, Path("/launch"))
     assert settings.program == "train.py"

@@ -135,10 +135,11 @@ hydra:
       type: hyperband
       min_iter: 1
     command:
-      - \\${env}
+      - ${env}
       - python
-      - \\${program}
-      - \\${args_no_hyphens}
+      - ${program}
+      - ${args_no_hyphens}
+      - \\${args}
 """
 
 
