@@ -22,8 +22,15 @@ def _sweeps_in_tmp(tmp_path, monkeypatch):
 
 
 # Hydra's basic sweeper launches its whole grid in one batch; ours launches n_jobs (here
-# max_batch_size, the basic sweeper's name for it) at a time.
-GRID = ["hydra/sweeper=wandb", "hydra.sweeper.method=grid", "hydra.sweeper.max_batch_size=2"]
+# max_batch_size, the basic sweeper's name for it) at a time. The suites look for each job's
+# log in its working directory: Hydra's chdir into the job's folder, which the version base
+# of an earlier test in this process may have turned off.
+GRID = [
+    "hydra/sweeper=wandb",
+    "hydra.sweeper.method=grid",
+    "hydra.sweeper.max_batch_size=2",
+    "hydra.job.chdir=True",
+]
 
 
 @pytest.mark.parametrize("launcher_name, overrides", [("basic", GRID)])
