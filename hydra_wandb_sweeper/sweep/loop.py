@@ -186,7 +186,7 @@ class SweepLoop:
         )
 
     def _job_overrides(self, trial: Trial, space: SearchSpace) -> list[str]:
-        overrides = [*space.fixed_overrides, *space.to_overrides(trial.params)]
+        overrides = space.job_overrides(trial.params)
         if self._default_subdir():
             # Job folders named by trial number stay unique across batches and across
             # processes that joined the sweep into the same sweep dir.

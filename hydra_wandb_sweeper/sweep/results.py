@@ -52,9 +52,7 @@ def summarize(
     best = best_record(records, definition)
     if best is not None:
         # what the best trial's job ran with; computed only if its job recorded nothing
-        overrides = list(
-            best.overrides or [*space.fixed_overrides, *space.to_overrides(best.params)]
-        )
+        overrides = list(best.overrides or space.job_overrides(best.params))
         summary.update(
             best_value=best.value,
             best_params=dict(best.params),
