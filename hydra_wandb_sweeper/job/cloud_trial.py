@@ -52,9 +52,11 @@ class CloudTrialReporter:
         self.state_dir = Path(handle["state_dir"])
         self.grace = float(handle.get("stop_grace_seconds", 30.0))
         self.sweeper_pid = int(handle.get("sweeper_pid", -1))
+        self.early_terminate = bool(handle.get("early_terminate", True))
         self.last_step: int | None = None
         self.last_value: float | None = None
         self.stopped = False
+        self.stopped_at: int | None = None
 
     def report(self, value: float, step: int) -> None:
         """Kept for the trial's result; W&B itself sees the metric the run logs."""
@@ -62,13 +64,31 @@ class CloudTrialReporter:
             step = self.last_step + 1
         self.last_step, self.last_value = step, float(value)
 
+    @property
+    def can_stop(self) -> bool:
+        """Whether the sweep has early termination at all."""
+        return self.early_terminate
+
     def stop_requested(self) -> bool:
         return stop_request(self.state_dir, self.run_id).exists()
 
-    def should_stop(self) -> bool:
-        if not self.stopped and self.stop_requested():
-            self._note_stopped()
+    def pruned(self) -> bool:
+        """Whether W&B stopped this run (once it says stop, it stays stopped)."""
+        if not self.stopped:
+            self.stopped = self.stop_requested()
         return self.stopped
+
+    def record_stop(self) -> None:
+        """Record that the task ends here, at the last step reported."""
+        if self.stopped_at is None or self.stopped_at != self.last_step:
+            self.stopped_at = self.last_step
+            write_json(stopped_note(self.state_dir, self.run_id), {"step": self.last_step})
+
+    def should_stop(self) -> bool:
+        if not self.pruned():
+            return False
+        self.record_stop()
+        return True
 
     def record_result(self, returned: Any, overrides: list[str]) -> None:
         write_json(
@@ -78,7 +98,7 @@ class CloudTrialReporter:
 
     def _note_stopped(self) -> None:
         self.stopped = True
-        write_json(stopped_note(self.state_dir, self.run_id), {"step": self.last_step})
+        self.record_stop()
 
     def result_so_far(self) -> Any:
         if self.last_value is None:

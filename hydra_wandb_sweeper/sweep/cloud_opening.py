@@ -19,7 +19,7 @@ from hydra_wandb_sweeper.engine.base import SweepDefinition
 from hydra_wandb_sweeper.engine.cloud.engine import CloudEngine
 from hydra_wandb_sweeper.errors import SweepConfigError
 from hydra_wandb_sweeper.searchspace.space import build_search_space
-from hydra_wandb_sweeper.sweep.commands import program
+from hydra_wandb_sweeper.sweep.commands import this_command_line
 from hydra_wandb_sweeper.sweep.settings import SweepSettings
 
 log = logging.getLogger(__name__)
@@ -35,15 +35,30 @@ def create_cloud_sweep(
     settings: SweepSettings, definition: SweepDefinition, config: DictConfig
 ) -> CloudEngine:
     _warn_if_runs_stay_offline()
+    program, command = agent_command(settings, config)
     return CloudEngine.create(
         definition,
         project=settings.project,
         entity=settings.entity,
-        program=program(),
+        program=program,
+        command=command,
         state_dir=state_dir(config),
         retry_seconds=settings.server_retry_seconds,
         stop_grace_seconds=settings.stop_grace_seconds,
     )
+
+
+def agent_command(
+    settings: SweepSettings, config: DictConfig
+) -> tuple[str | None, list[Any] | None]:
+    """``program`` and ``command`` of the W&B sweep, for W&B's own ``wandb agent``: the ones
+    in ``hydra.sweeper`` (a pasted sweep file), else this app with Hydra's ``key=value``."""
+    if settings.program is not None or settings.command is not None:
+        return settings.program, None if settings.command is None else list(settings.command)
+    launched = list(this_command_line(config).program[1:])  # without the interpreter
+    if launched[:1] == ["-m"]:
+        return None, ["${env}", "${interpreter}", *launched, "${args_no_hyphens}"]
+    return launched[0], None
 
 
 def join_cloud_sweep(

@@ -47,9 +47,11 @@ _RUN_STATES = {
 }
 
 
-def wandb_sweep_config(definition: SweepDefinition, program: str | None) -> dict[str, Any]:
-    """The W&B sweep config of a definition; ``command`` lets the stock ``wandb agent`` run
-    the same program with Hydra's ``key=value`` overrides."""
+def wandb_sweep_config(
+    definition: SweepDefinition, program: str | None, command: list[Any] | None = None
+) -> dict[str, Any]:
+    """The W&B sweep config of a definition. Unless ``command`` is given, the stock
+    ``wandb agent`` runs ``program`` with Hydra's ``key=value`` overrides."""
     config: dict[str, Any] = {
         "method": definition.method,
         "parameters": {name: dict(spec) for _, name, spec in definition.parameters},
@@ -66,6 +68,9 @@ def wandb_sweep_config(definition: SweepDefinition, program: str | None) -> dict
             config[key] = getattr(definition, key)
     if program:
         config["program"] = program
+    if command:
+        config["command"] = list(command)
+    elif program:
         config["command"] = ["${env}", "${interpreter}", "${program}", "${args_no_hyphens}"]
     return config
 
@@ -115,13 +120,14 @@ class CloudEngine:
         entity: str | None,
         program: str | None,
         state_dir: Path,
+        command: list[Any] | None = None,
         retry_seconds: float = 60.0,
         stop_grace_seconds: float = 30.0,
     ) -> CloudEngine:
         connection = connect()
         import wandb
 
-        config = wandb_sweep_config(definition, program)
+        config = wandb_sweep_config(definition, program, command)
         # wandb.sweep prints "Create sweep with ID" and the sweep's URL itself.
         try:
             sweep_id = wandb.sweep(config, entity=entity, project=project)
@@ -271,6 +277,7 @@ class CloudEngine:
             "kind": "cloud",
             "run_id": trial.run_id,
             "metric": self.definition.metric_name,
+            "early_terminate": bool(self.definition.early_terminate),
             "state_dir": str(self.state_dir),
             "stop_grace_seconds": self._stop_grace_seconds,
             "sweeper_pid": os.getpid(),

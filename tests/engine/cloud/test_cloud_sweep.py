@@ -36,7 +36,7 @@ def test_grid_sweep_with_the_basic_launcher(
         sweep_dir,
         client_env,
         "hydra.sweeper.method=grid",
-        "+hydra.sweeper.metric={name: loss, goal: minimize}",
+        "hydra.sweeper.metric={name: loss, goal: minimize}",
         "x=0.0,1.0",
         "y=-2.0,0.0",
         "use_wandb=true",
@@ -77,7 +77,7 @@ def test_random_sweep_with_joblib_workers_and_run_cap(
         "hydra.launcher.n_jobs=2",
         "hydra.sweeper.method=random",
         "hydra.sweeper.run_cap=4",
-        "+hydra.sweeper.metric={name: loss, goal: minimize}",
+        "hydra.sweeper.metric={name: loss, goal: minimize}",
         "x=interval(-2.0,3.0)",
         "shape=flat,bowl",
         "use_wandb=true",
@@ -135,8 +135,8 @@ def test_a_second_process_joins_by_entity_project_id(
 
 HYPERBAND = [
     "hydra.sweeper.method=grid",
-    "+hydra.sweeper.metric={name: score, goal: maximize}",
-    "+hydra.sweeper.early_terminate={type: hyperband, min_iter: 2, eta: 2}",
+    "hydra.sweeper.metric={name: score, goal: maximize}",
+    "hydra.sweeper.early_terminate={type: hyperband, min_iter: 2, eta: 2}",
     "quality=1.0,0.1",  # 0.1 trails 1.0 at the first bracket (2 epochs): W&B stops it
     "epochs=12",
     "epoch_seconds=0.4",

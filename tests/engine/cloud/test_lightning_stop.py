@@ -52,7 +52,7 @@ def test_the_lightning_callback_ends_a_trial_wandb_stopped(
         overrides = yaml.safe_load((job.parent / ".hydra" / "overrides.yaml").read_text())
         lr = float(next(o for o in overrides if o.startswith("optimizer.lr=")).split("=")[1])
         epochs[lr] = json.loads(job.read_text())
-    assert epochs[0.01] == {"epochs": MAX_EPOCHS, "stopped_early": False}
+    assert (epochs[0.01]["epochs"], epochs[0.01]["stopped_early"]) == (MAX_EPOCHS, False)
     assert epochs[1e-7]["stopped_early"] and 1 <= epochs[1e-7]["epochs"] < MAX_EPOCHS
     state = wandb_server.state()
     (stopped,) = [run for run in state["runs"].values() if run["stopped"]]

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 
 SWEEP = [
     "hydra.sweeper.method=grid",
-    "+hydra.sweeper.metric={name: val/acc, goal: maximize}",
+    "hydra.sweeper.metric={name: val/acc, goal: maximize}",
     "data=digits",
     "model=mlp",
     "trainer.max_epochs=1",
@@ -44,7 +44,7 @@ def test_stock_wandb_agent_runs_train_py_on_our_sweep(
             "hydra.sweeper.count=1",
             f"hydra.sweep.dir={tmp_path / 'multirun'}",
             # constants are part of the W&B sweep, so the stock agent passes them too
-            "+hydra.sweeper.parameters={data: {value: digits}, model: {value: mlp}, "
+            "hydra.sweeper.parameters={data: {value: digits}, model: {value: mlp}, "
             "trainer.max_epochs: {value: 1}}",
             *[line for line in SWEEP if line.startswith(("hydra", "+hydra", "optimizer"))],
         ],
