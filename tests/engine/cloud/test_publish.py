@@ -11,7 +11,7 @@ import pytest
 
 from tests.support.cloud_helpers import assert_no_api_key, run_cloud
 from tests.support.sweeper_helpers import run_sweep, sweep_command, trial_records
-from tests.support.wandb_server.fixture import REPO_ROOT, WandbServer
+from tests.support.wandb_server.fixture import WandbServer
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +32,7 @@ def _publish(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess
             "--project",
             "published",
         ],
-        cwd=REPO_ROOT,
+        cwd=tmp_path,  # wandb sync logs into ./wandb
         env=env,
         capture_output=True,
         text=True,
