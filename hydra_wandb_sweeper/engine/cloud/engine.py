@@ -282,13 +282,17 @@ class CloudEngine:
             "stop_grace_seconds": self._stop_grace_seconds,
             "sweeper_pid": os.getpid(),
         }
-        return {
+        environment = {
             # the server's id: a job's run joins this sweep (UpsertBucket's sweep)
             "WANDB_SWEEP_ID": self.path.sweep_id,
             "WANDB_PROJECT": str(self.path.project),
             "WANDB_ENTITY": str(self.path.entity),
             TRIAL_ENV: json.dumps(handle, separators=(",", ":")),
         }
+        for name in ("WANDB_RUN_GROUP", "WANDB_TAGS"):  # named by the short id W&B shows
+            if name not in os.environ:
+                environment[name] = f"sweep-{self.path.sweep_id}"
+        return environment
 
     def close(self) -> None:
         self._agents.close()

@@ -61,6 +61,12 @@ def test_the_wandb_config_holds_everything_the_server_decides_with() -> None:
     assert config["command"][-1] == "${args_no_hyphens}" and config["program"] == "train.py"
 
 
+def test_a_pasted_command_goes_into_the_wandb_sweep_as_written() -> None:
+    command = ["${env}", "${interpreter}", "${program}", "${args}"]
+    config = wandb_sweep_config(DEFINITION, program="train.py", command=command)
+    assert config["command"] == command and config["program"] == "train.py"
+
+
 def test_a_joined_wandb_config_maps_back_to_hydra_keys() -> None:
     config = wandb_sweep_config(DEFINITION, program=None)
     joined = definition_from_wandb(config, {"experiment": "+experiment"})
