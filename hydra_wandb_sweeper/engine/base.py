@@ -66,6 +66,8 @@ class SweepDefinition:
     run_cap: int | None = None
     name: str | None = None
     description: str | None = None
+    # the script that ran the sweep (W&B's `program`), for the command that re-runs a trial
+    program: str | None = None
 
     def reached_target(self, value: float | None) -> bool:
         if self.target is None or value is None:
@@ -93,5 +95,9 @@ class Engine(Protocol):
 
     def job_environment(self, trial: Trial) -> dict[str, str]:
         """Extra environment for the trial's job, so that it can report to this engine."""
+
+    def stop_requested(self) -> bool:
+        """True once someone asked the sweep to stop (``hydra-wandb-sweeper stop``): processes
+        finish the trials they run and ask for no more."""
 
     def close(self) -> None: ...

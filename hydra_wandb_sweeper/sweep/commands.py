@@ -23,6 +23,6 @@ def join_command(sweep_id: str, storage: str) -> str:
     return shlex.join(["python", program(), *args, _SWEEP_ID + sweep_id, _STORAGE + storage])
 
 
-def rerun_command(overrides: Sequence[str]) -> str:
-    """A single run (no -m) with a trial's overrides."""
-    return shlex.join(["python", program(), *overrides])
+def rerun_command(overrides: Sequence[str], script: str | None = None) -> str:
+    """A single run (no -m) of ``script`` (by default this process's) with a trial's overrides."""
+    return shlex.join(["python", script or program(), *overrides])

@@ -90,6 +90,12 @@ class SweepLoop:
         job_idx = 0
         try:
             while count is None or len(mine) < count:
+                if engine.stop_requested():
+                    log.info(
+                        f"Sweep {engine.sweep_id} is stopped: no more trials from this process "
+                        f"(`hydra-wandb-sweeper resume {engine.sweep_id}` lets it go on)"
+                    )
+                    break
                 if self._target_reached(engine):
                     log.info(f"metric.target {engine.definition.target} reached: the sweep ends")
                     break

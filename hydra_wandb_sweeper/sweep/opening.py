@@ -16,6 +16,7 @@ from hydra_wandb_sweeper.errors import SweepConfigError
 from hydra_wandb_sweeper.searchspace.method import validate_method
 from hydra_wandb_sweeper.searchspace.space import Parameter, SearchSpace, build_search_space
 from hydra_wandb_sweeper.searchspace.validation import check_against_config
+from hydra_wandb_sweeper.sweep.commands import program
 from hydra_wandb_sweeper.sweep.settings import SweepSettings
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ def _definition(settings: SweepSettings, space: SearchSpace) -> SweepDefinition:
         run_cap=settings.run_cap,
         name=settings.name,
         description=settings.description,
+        program=program(),
     )
 
 
