@@ -185,3 +185,10 @@ def test_export_of_a_real_sweep_composes_its_best_trial(tmp_path):
     # the worst point of the bowl wins a maximized loss: x=2.0 with the group swapped
     assert "shape=bowl" in best_overrides
     assert trial["label"] == "kept" and trial["x"] == 2.0 and trial["shape"]["offset"] == 1.0
+
+
+def test_report_writes_the_page_where_asked(tmp_path, stored):
+    out = cli(tmp_path, "report", stored, "--out", "r", "--no-png").stdout
+    assert "Report: r/report.html" in out and "6 trials in" in out
+    page = (tmp_path / "r" / "report.html").read_text()
+    assert "Sweep " + stored in page and "python train.py +model=" in page
