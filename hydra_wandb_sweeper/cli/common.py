@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from hydra_wandb_sweeper.inspect.table import SweepTable
+from hydra_wandb_sweeper.sweep.progress import clock
 
 SweepArgument = Annotated[
     str,
@@ -58,8 +59,4 @@ def value_text(value: Any, digits: int = 6) -> str:
 def duration_text(seconds: float | None) -> str:
     if seconds is None:
         return ""
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, rest = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{rest:02d}s"
+    return f"{seconds:.1f}s" if seconds < 60 else clock(seconds)

@@ -28,6 +28,7 @@ from hydra_wandb_sweeper.job.binding import TrialTask, env_set_overrides, trial_
 from hydra_wandb_sweeper.searchspace.space import SearchSpace
 from hydra_wandb_sweeper.sweep.commands import join_command
 from hydra_wandb_sweeper.sweep.opening import open_sweep
+from hydra_wandb_sweeper.sweep.progress import SweepProgress
 from hydra_wandb_sweeper.sweep.results import print_table, summarize, write_results
 from hydra_wandb_sweeper.sweep.settings import SweepSettings, read_settings
 
@@ -41,6 +42,7 @@ class SweepLoop:
     launch_dir: Path
     sweep_dir: Path
     settings: SweepSettings
+    _progress: SweepProgress
 
     def __init__(self, raw_settings: Mapping[str, Any]) -> None:
         self._raw_settings = dict(raw_settings)
@@ -74,7 +76,9 @@ class SweepLoop:
         self._announce(engine, space)
         returns: list[Sequence[JobReturn]] = []
         try:
-            with _sigterm_as_interrupt():
+            progress = SweepProgress(engine.sweep_id, engine.definition, self.settings.count)
+            with _sigterm_as_interrupt(), progress:
+                self._progress = progress
                 self._run(engine, space, returns)
         finally:
             try:
@@ -105,6 +109,7 @@ class SweepLoop:
                     log.info("The sweep has no more trials to run (grid done or run_cap reached)")
                     break
                 batch = [self._job_overrides(trial, engine, space) for trial in trials]
+                self._progress.update(mine, engine.records())
                 try:
                     results = self.launcher.launch(batch, initial_job_idx=job_idx)
                 except Exception as error:  # a worker killed, a cluster job lost
@@ -121,6 +126,7 @@ class SweepLoop:
                             )
                         )
                 job_idx += len(trials)
+                self._progress.update(mine, engine.records())
                 self._check_failure_budget(mine, space)
         except BaseException as interruption:
             # Ctrl+C, SIGTERM, the failure budget: trials in flight end here (their results
