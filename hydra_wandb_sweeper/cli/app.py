@@ -18,6 +18,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
 )
 
 from hydra_wandb_sweeper.cli import best, export, list_sweeps, report, show, stop  # noqa: E402

@@ -144,8 +144,9 @@ def learning_curves(table: SweepTable) -> go.Figure | None:
     figure = go.Figure()
     for state in ("finished", "stopped"):
         lines = [t for t in curved if t.state == state and (best is None or t is not best)]
+        count = sum(t.state == state for t in curved)
         if lines:
-            figure.add_trace(_lines(lines, state, _COLORS[state], table))
+            figure.add_trace(_lines(lines, f"{state} ({count})", _COLORS[state], table))
     stops = [t for t in curved if t.state == "stopped" and t.curve]
     if stops:
         ends = [(t, max(t.curve)) for t in stops]
@@ -190,7 +191,7 @@ def _lines(
         mode="lines+markers" if width > 2 else "lines",
         line={"color": color, "width": width},
         opacity=opacity,
-        name=name if width > 2 else f"{name} ({len(trials)})",
+        name=name,
         customdata=[[n] for n in numbers],
         hovertemplate="trial %{customdata[0]}<br>step %{x}: %{y:.4g}<extra></extra>",
         connectgaps=False,
