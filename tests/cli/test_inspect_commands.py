@@ -106,6 +106,8 @@ def test_unknown_sweep_empty_storage_and_no_finished_trial_are_one_line_errors(t
             completed, f"sweep {failed} has no finished trial with score", "2 failed"
         )
     assert_one_line_error(cli(tmp_path, "show", "a/b/c/d", check=False), "no sweep 'a/b/c/d'")
+    # a W&B path with no W&B account configured (the tests' HOME has none)
+    assert_one_line_error(cli(tmp_path, "show", "me/proj/abc", check=False), "cannot reach W&B")
 
 
 def test_watch_refreshes_the_table_as_trials_finish(tmp_path, stored):
