@@ -70,9 +70,12 @@ def run_fields(run: Any, metric: str | None) -> dict[str, Any]:
     """What the table needs from one public-API run, as plain data."""
     curve: dict[int, float] = {}
     if metric:
-        for row in run.scan_history(keys=[metric, "_step"]):
-            if isinstance(row.get(metric), (int, float)):
-                curve[int(row.get("_step", len(curve)))] = float(row[metric])
+        # W&B's sampled history (every row when a run has fewer than `samples`); steps count
+        # the metric's rows from 1, as W&B's hyperband counts them
+        rows = run.history(keys=[metric], pandas=False, samples=10_000)
+        values = [row[metric] for row in sorted(rows, key=lambda row: row.get("_step", 0))]
+        numbers = [float(v) for v in values if isinstance(v, (int, float))]
+        curve = {step: value for step, value in enumerate(numbers, start=1)}
     return {
         "id": run.id,
         "state": run.state,

@@ -9,11 +9,13 @@ from pathlib import Path
 from tests.support.sweeper_helpers import sweep_env
 
 
-def cli(tmp_path: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def cli(
+    tmp_path: Path, *args: str, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     completed = subprocess.run(
         [sys.executable, "-m", "hydra_wandb_sweeper", *args],
         cwd=tmp_path,
-        env=sweep_env(tmp_path),
+        env=env or sweep_env(tmp_path),
         capture_output=True,
         text=True,
         timeout=300,
