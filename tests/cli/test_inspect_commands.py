@@ -97,6 +97,10 @@ def test_unknown_sweep_empty_storage_and_no_finished_trial_are_one_line_errors(t
     assert_one_line_error(
         cli(tmp_path, "list", "--storage", str(tmp_path / "none.log"), check=False), "none.log"
     )
+    empty_journal = empty / "empty.log"
+    empty_journal.touch()
+    completed = cli(empty, "list", "--storage", str(empty_journal), check=False)
+    assert_one_line_error(completed, f"no sweeps in {empty_journal} yet")
     failing = tmp_path / "failing.log"
     failed = store_sweep(failing, PARAMETERS, 2, lambda p: Outcome(None, TrialState.FAILED))
     for command in ("best", "export"):
