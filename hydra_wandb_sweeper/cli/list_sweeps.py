@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from hydra_wandb_sweeper.cli.common import JsonOption, StorageOption, console, value_text
-from hydra_wandb_sweeper.inspect.table import SweepTable, sweep_json
+from hydra_wandb_sweeper.inspect.table import STATES, SweepTable, sweep_json
 
 
 def list_sweeps(
@@ -30,26 +31,12 @@ def list_sweeps(
         typer.echo(json.dumps([sweep_json(table) for table in tables], indent=2))
         return
     listing = Table()
-    for header in (
-        "id",
-        "name",
-        "method",
-        "metric",
-        "finished",
-        "stopped",
-        "running",
-        "failed",
-        "best",
-        "created",
-        "last activity",
-        "status",
-    ):
-        listing.add_column(
-            header,
-            justify="right"
-            if header in ("finished", "stopped", "running", "failed", "best")
-            else "left",
-        )
+    for header in ("id", "name", "method", "metric"):
+        listing.add_column(header)
+    for header in (*STATES, "best"):
+        listing.add_column(header, justify="right")
+    for header in ("created", "last activity", "status"):
+        listing.add_column(header)
     for table in tables:
         counts = table.counts()
         best = table.best()
@@ -59,7 +46,7 @@ def list_sweeps(
             table.name or "",
             table.method,
             f"{table.metric}{arrow}" if table.metric else "",
-            *(str(counts[state]) for state in ("finished", "stopped", "running", "failed")),
+            *(str(counts[state]) for state in STATES),
             "" if best is None else value_text(best.value),
             _when(table.created),
             _when(table.last_activity()),
@@ -82,5 +69,5 @@ def _read_all(storage: str | None, wandb_project: str | None) -> list[SweepTable
     return [local.read(sweep_id) for sweep_id in local.sweep_ids()]
 
 
-def _when(moment) -> str:  # type: ignore[no-untyped-def]
+def _when(moment: datetime | None) -> str:
     return "" if moment is None else moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
