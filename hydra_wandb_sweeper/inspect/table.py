@@ -90,8 +90,15 @@ class SweepTable:
     def require_best(self) -> TrialRow:
         best = self.best()
         if best is None:
-            what = "no metric" if self.metric is None else f"no finished trial with {self.metric}"
-            raise InspectError(f"sweep {self.sweep_id} has {what} yet ({self._counts_text()})")
+            if self.metric is None:
+                raise InspectError(
+                    f"sweep {self.sweep_id} has no metric to rank its trials by "
+                    f"({self._counts_text()})"
+                )
+            raise InspectError(
+                f"sweep {self.sweep_id} has no finished trial with {self.metric} yet "
+                f"({self._counts_text()})"
+            )
         return best
 
     def last_activity(self) -> datetime | None:
