@@ -53,22 +53,27 @@ WRITE_SWEEP = textwrap.dedent(
 )
 
 
-def read(env: dict[str, str], tmp_path: Path, *args: str) -> str:
-    return cli(tmp_path, *args, env=env).stdout
-
-
-@pytest.mark.slow
-def test_a_wandb_sweep_is_listed_shown_and_reported(tmp_path, client_env):
+def write_sweep(env: dict[str, str], tmp_path: Path) -> str:
+    """The sweep and its runs, written by the real wandb client; returns the sweep id."""
     written = subprocess.run(
         [sys.executable, "-c", WRITE_SWEEP],
         cwd=tmp_path,
-        env=client_env,
+        env=env,
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert written.returncode == 0, written.stderr
-    sweep_id = written.stdout.split()[-1]
+    return written.stdout.split()[-1]
+
+
+def read(env: dict[str, str], tmp_path: Path, *args: str) -> str:
+    return cli(tmp_path, *args, env=env).stdout
+
+
+@pytest.mark.slow
+def test_a_wandb_sweep_is_shown_ranked_and_reported(tmp_path, client_env):
+    sweep_id = write_sweep(client_env, tmp_path)
     path = f"lab/har/{sweep_id}"
 
     shown = json.loads(read(client_env, tmp_path, "show", path, "--json", "--sort", "value"))
@@ -93,16 +98,7 @@ def test_a_wandb_sweep_is_listed_shown_and_reported(tmp_path, client_env):
     strict=False,
 )
 def test_the_sweeps_of_a_wandb_project_are_listed(tmp_path, client_env):
-    written = subprocess.run(
-        [sys.executable, "-c", WRITE_SWEEP],
-        cwd=tmp_path,
-        env=client_env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert written.returncode == 0, written.stderr
-    sweep_id = written.stdout.split()[-1]
+    sweep_id = write_sweep(client_env, tmp_path)
     [listed] = json.loads(read(client_env, tmp_path, "list", "--wandb", "lab/har", "--json"))
     assert listed["sweep_id"] == sweep_id and listed["name"] == "cloudy"
     assert listed["trials"] == {"finished": 2, "stopped": 1, "running": 0, "failed": 0}
