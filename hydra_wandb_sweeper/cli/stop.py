@@ -31,7 +31,7 @@ def _set(sweep: str, storage: str | None, *, stop: bool) -> None:
     from hydra_wandb_sweeper.inspect.wandb_sweeps import is_wandb_path
 
     if is_wandb_path(sweep):
-        verb = "--stop" if stop else "--resume"
+        verb = "--pause" if stop else "--resume"
         raise InspectError(
             f"W&B sweeps are stopped and resumed by W&B: run `wandb sweep {verb} {sweep}` "
             "(or use the sweep's page)"
