@@ -68,6 +68,8 @@ class SweepDefinition:
     run_cap: int | None = None
     name: str | None = None
     description: str | None = None
+    # the script that ran the sweep (W&B's `program`), for the command that re-runs a trial
+    program: str | None = None
 
     def reached_target(self, value: float | None) -> bool:
         if self.target is None or value is None:
@@ -98,5 +100,9 @@ class Engine(Protocol):
 
         This is also where an engine whose sweep exists on the W&B server binds the run to
         it (``WANDB_SWEEP_ID``); an engine whose sweep the server does not know must not."""
+
+    def stop_requested(self) -> bool:
+        """True once someone asked the sweep to stop (``hydra-wandb-sweeper stop``): processes
+        finish the trials they run and ask for no more."""
 
     def close(self) -> None: ...

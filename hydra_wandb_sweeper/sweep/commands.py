@@ -109,3 +109,15 @@ def _program(launch_dir: str) -> list[str]:
 
 def _key(override: str) -> str:
     return override.split("=", 1)[0].lstrip("+~")
+
+
+def program() -> str:
+    """This process's script as an absolute path (or ``-m module``): kept with the sweep so
+    that ``best`` and ``report`` print a re-run command that works from any folder."""
+    return shlex.join(_program(os.getcwd()))
+
+
+def rerun_command(overrides: Sequence[str], script: str | None = None) -> str:
+    """A single run (no -m) of ``script`` (by default this process's) with a trial's overrides."""
+    program_args = shlex.split(script) if script else _program(os.getcwd())
+    return shlex.join([sys.executable, *program_args, *overrides])

@@ -30,6 +30,7 @@ from hydra_wandb_sweeper.sweep.commands import CommandLine, this_command_line
 from hydra_wandb_sweeper.sweep.console import launcher_lines_at_debug, nothing_reported, trial_line
 from hydra_wandb_sweeper.sweep.launch_failure import interrupted, message, uncomposable_jobs
 from hydra_wandb_sweeper.sweep.opening import open_sweep
+from hydra_wandb_sweeper.sweep.progress import SweepProgress
 from hydra_wandb_sweeper.sweep.results import print_table, summarize, write_results
 from hydra_wandb_sweeper.sweep.settings import SweepSettings, read_settings
 
@@ -45,6 +46,7 @@ class SweepLoop:
     launch_dir: Path
     sweep_dir: Path
     settings: SweepSettings
+    _progress: SweepProgress
 
     def __init__(self, raw_settings: Mapping[str, Any]) -> None:
         self._raw_settings = dict(raw_settings)
@@ -81,7 +83,9 @@ class SweepLoop:
         self._announce(engine, space)
         returns: list[Sequence[JobReturn]] = []
         try:
-            with _sigterm_as_interrupt(), launcher_lines_at_debug():
+            progress = SweepProgress(engine.sweep_id, engine.definition, self.settings.count)
+            with _sigterm_as_interrupt(), launcher_lines_at_debug(), progress:
+                self._progress = progress
                 self._run(engine, space, returns)
         finally:
             try:
@@ -97,6 +101,12 @@ class SweepLoop:
         job_idx = 0
         try:
             while count is None or len(mine) < count:
+                if engine.stop_requested():
+                    log.info(
+                        f"Sweep {engine.sweep_id} is stopped: no more trials from this process "
+                        f"(`hydra-wandb-sweeper resume {engine.sweep_id}` lets it go on)"
+                    )
+                    break
                 if self._target_reached(engine):
                     log.info(f"metric.target {engine.definition.target} reached: the sweep ends")
                     break
@@ -110,6 +120,7 @@ class SweepLoop:
                     job_idx + i: self._job_environment(trial, engine, space)
                     for i, trial in enumerate(trials)
                 }
+                self._progress.update(mine, engine.records())
                 try:
                     results = self.launcher.launch(batch, initial_job_idx=job_idx)
                 except Exception as error:  # a worker killed, a cluster job lost, a bad job
@@ -126,6 +137,7 @@ class SweepLoop:
                         )
                 job_idx += len(trials)
                 self._log_trials(engine, trials)
+                self._progress.update(mine, engine.records())
                 self._check_failure_budget(mine, space)
             _fail_if_every_trial_failed(mine)
         except BaseException as interruption:

@@ -44,6 +44,7 @@ from hydra_wandb_sweeper.engine.local.storage import (
     HEARTBEAT_SECONDS,
     heartbeat_attrs,
     is_orphan,
+    is_stop_requested,
     open_storage,
     read_definition,
     store_definition,
@@ -221,6 +222,9 @@ class LocalEngine:
     def close(self) -> None:
         self._stop_heartbeat.set()
 
+    def stop_requested(self) -> bool:
+        return is_stop_requested(self._storage, self._study_id)
+
     # --- resume ---------------------------------------------------------------------------
     def reclaim_orphans(self) -> None:
         """Fail (grid: re-queue) RUNNING trials whose process is gone."""
@@ -379,3 +383,8 @@ def _record(trial: FrozenTrial) -> TrialRecord:
         overrides=tuple(attrs[OVERRIDES_ATTR]) if OVERRIDES_ATTR in attrs else None,
         reports=len(trial.intermediate_values),
     )
+
+
+def record_of(trial: FrozenTrial) -> TrialRecord | None:
+    """The record of a stored trial as the engine keeps it; None for a queued or discarded one."""
+    return _record(trial) if _is_counted(trial) else None

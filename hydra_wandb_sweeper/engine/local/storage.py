@@ -19,6 +19,8 @@ from hydra_wandb_sweeper.errors import SweepConfigError
 DEFINITION_ATTR = "wandb_sweep"
 # The folder of the default storage, under the launch folder.
 STATE_FOLDER = ".wandb-sweeps"
+# Set on the study by `hydra-wandb-sweeper stop`: processes finish their trials and exit.
+STOP_ATTR = "stop_requested"
 # A RUNNING trial whose process has not written a heartbeat for this long is taken as dead.
 HEARTBEAT_SECONDS = 30.0
 STALE_AFTER_SECONDS = 10 * 60.0
@@ -105,3 +107,12 @@ def _process_alive(pid: int) -> bool:
 
 def heartbeat_attrs() -> dict[str, Any]:
     return {"host": HOST, "pid": os.getpid(), "heartbeat": time.time()}
+
+
+def is_stop_requested(storage: optuna.storages.BaseStorage, study_id: int) -> bool:
+    return bool(storage.get_study_user_attrs(study_id).get(STOP_ATTR))
+
+
+def request_stop(storage: optuna.storages.BaseStorage, study_id: int, stop: bool) -> None:
+    """Ask every process of the sweep to stop after its current trials (or let them go on)."""
+    storage.set_study_user_attr(study_id, STOP_ATTR, stop)
