@@ -75,14 +75,16 @@ class TrialTask:
         wandb = sys.modules.get("wandb")  # a job that never imported wandb needs nothing
         if wandb is not None:
             wandb.teardown()
-        returned = self.task_function(config)
-        # Kept in the engine at once, so that a launcher failure after this job finished
-        # (a sibling worker killed, a cluster error) does not lose the result.
+        from hydra_wandb_sweeper.job.lifeline import trial_lifeline
         from hydra_wandb_sweeper.job.reporting import current_trial
 
-        trial = current_trial()
-        if trial is not None:
-            from hydra.core.hydra_config import HydraConfig
+        with trial_lifeline():
+            returned = self.task_function(config)
+            # Kept in the engine at once, so that a launcher failure after this job finished
+            # (a sibling worker killed, a cluster error) does not lose the result.
+            trial = current_trial()
+            if trial is not None:
+                from hydra.core.hydra_config import HydraConfig
 
-            trial.record_result(returned, list(HydraConfig.get().overrides.task))
+                trial.record_result(returned, list(HydraConfig.get().overrides.task))
         return returned

@@ -6,12 +6,9 @@ so config groups are swapped by Hydra and ``.hydra/overrides.yaml`` records ever
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import signal
-import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +21,16 @@ from omegaconf import DictConfig, OmegaConf
 from hydra_wandb_sweeper.engine.base import Engine, Trial, TrialRecord, TrialState
 from hydra_wandb_sweeper.engine.outcome import Outcome, objective_outcome
 from hydra_wandb_sweeper.errors import SweepConfigError, SweepRuntimeError
+from hydra_wandb_sweeper.interrupts import interrupts_as_exceptions
 from hydra_wandb_sweeper.job.binding import TrialTask, env_set_overrides, trial_environment
 from hydra_wandb_sweeper.searchspace.space import SearchSpace
 from hydra_wandb_sweeper.sweep.commands import join_command
+from hydra_wandb_sweeper.sweep.faults import (
+    describe_launcher_failure,
+    ending_faults,
+    failure_budget_exceeded,
+    report_despite_faults,
+)
 from hydra_wandb_sweeper.sweep.opening import open_sweep
 from hydra_wandb_sweeper.sweep.results import print_table, summarize, write_results
 from hydra_wandb_sweeper.sweep.settings import SweepSettings, read_settings
@@ -73,14 +77,14 @@ class SweepLoop:
         OmegaConf.save(self.config, self.sweep_dir / "multirun.yaml")
         self._announce(engine, space)
         returns: list[Sequence[JobReturn]] = []
-        try:
-            with _sigterm_as_interrupt():
-                self._run(engine, space, returns)
-        finally:
+        with ending_faults(), interrupts_as_exceptions():
             try:
-                self._report(engine, space)
+                self._run(engine, space, returns)
             finally:
-                engine.close()
+                try:
+                    report_despite_faults(lambda: self._report(engine, space))
+                finally:
+                    engine.close()
         return returns
 
     def _run(self, engine: Engine, space: SearchSpace, returns: list[Sequence[JobReturn]]) -> None:
@@ -102,8 +106,9 @@ class SweepLoop:
                 try:
                     results = self.launcher.launch(batch, initial_job_idx=job_idx)
                 except Exception as error:  # a worker killed, a cluster job lost
-                    log.error(f"The launcher failed: {error!r}")
-                    mine += engine.release_unfinished(f"the launcher failed: {error!r}")
+                    why = describe_launcher_failure(error)
+                    log.error(f"The launcher failed: {why}")
+                    mine += engine.release_unfinished(why, worker_died=True)
                 else:
                     returns.append(results)
                     for trial, result in zip(trials, results, strict=True):
@@ -119,12 +124,14 @@ class SweepLoop:
         except BaseException as interruption:
             # Ctrl+C, SIGTERM, the failure budget: trials in flight end here (their results
             # kept if their jobs finished; grid points queued again otherwise).
-            engine.release_unfinished(f"interrupted before it finished ({interruption!r})")
-            if not isinstance(interruption, SweepRuntimeError):
-                log.warning(
-                    "Interrupted. Resume or join this sweep with: "
-                    + join_command(engine.sweep_id, engine.location)
-                )
+            try:
+                engine.release_unfinished(f"interrupted before it finished ({interruption})")
+            finally:
+                if not isinstance(interruption, SweepRuntimeError):
+                    log.warning(
+                        f"Interrupted ({str(interruption) or 'Ctrl+C'}). Resume or join this "
+                        "sweep with: " + join_command(engine.sweep_id, engine.location)
+                    )
             raise
 
     # --- reporting --------------------------------------------------------------------------
@@ -193,8 +200,8 @@ class SweepLoop:
         return any(engine.definition.reached_target(record.value) for record in engine.records())
 
     def _check_failure_budget(self, mine: Sequence[TrialRecord], space: SearchSpace) -> None:
-        failed = [record for record in mine if record.state is TrialState.FAILED]
-        if not failed or len(failed) / len(mine) <= self.settings.max_failure_rate:
+        failed = [r for r in mine if r.state is TrialState.FAILED and not r.will_rerun]
+        if not failure_budget_exceeded(len(failed), len(mine), self.settings.max_failure_rate):
             return
         lines = [
             f"  trial {record.number} ({' '.join(space.to_overrides(record.params))}): "
@@ -205,8 +212,8 @@ class SweepLoop:
             f"{len(failed)} of {len(mine)} trials failed, more than "
             f"hydra.sweeper.max_failure_rate={self.settings.max_failure_rate}. "
             "Finished trials are kept, and resuming with hydra.sweeper.sweep_id runs the trials "
-            "the sweep has left (failed grid points are not run again). Failed trials:\n"
-            + "\n".join(lines)
+            "the sweep has left (grid points whose task failed are not run again). Failed "
+            "trials:\n" + "\n".join(lines)
         )
 
 
@@ -231,21 +238,3 @@ def _outcome(result: JobReturn, metric_name: str | None) -> Outcome:
         return objective_outcome(result.return_value, metric_name)
     except Exception as error:  # an odd return value is the trial's failure, not the sweep's
         return TrialState.FAILED, None, f"cannot read the task's return value: {error!r}"
-
-
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM (``kill``, a cluster's preemption) ends the sweep like Ctrl+C: trials in flight
-    are released and the results written, instead of an exit that skips all of it."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)

@@ -43,33 +43,19 @@ def suggest(trial: optuna.Trial, param: Parameter, *, grid: bool) -> Any:
     return sampler(trial, param.key, spec)
 
 
-def raw_grid_point(params: Sequence[Parameter], values: Mapping[str, Any]) -> dict[str, Any]:
-    """The Optuna params that make :func:`suggest` return ``values`` in grid mode."""
-    raw: dict[str, Any] = {}
-    for param in params:
-        choices = grid_values(param)
-        value = values[param.key]
-        raw[param.key] = value if _all_primitive(choices) else _index_of(choices, value)
-    return raw
+def grid_choices(values: Sequence[Any]) -> list[Any]:
+    """What Optuna stores for a grid axis: its values, or their positions when a value is
+    not a primitive (Optuna stores only primitive choices; lists and dicts go by position)."""
+    return list(values) if _all_primitive(values) else list(range(len(values)))
 
 
 def _suggest_choice(trial: optuna.Trial, name: str, choices: Sequence[Any]) -> Any:
-    # Optuna stores only primitive choices; lists or dicts are chosen by their position.
-    if _all_primitive(choices):
-        return trial.suggest_categorical(name, list(choices))
-    index = trial.suggest_categorical(name, list(range(len(choices))))
-    return choices[index]
+    picked = trial.suggest_categorical(name, grid_choices(choices))
+    return picked if _all_primitive(choices) else choices[picked]
 
 
 def _all_primitive(choices: Sequence[Any]) -> bool:
     return all(isinstance(choice, _OptunaPrimitive) for choice in choices)
-
-
-def _index_of(choices: Sequence[Any], value: Any) -> int:
-    for index, choice in enumerate(choices):
-        if choice == value:
-            return index
-    raise ValueError(f"{value!r} is not one of {choices!r}")
 
 
 def quantize(value: float, q: float) -> int | float:
