@@ -350,11 +350,11 @@ class LocalEngine:
                     log.warning(f"Trial {frozen.number} of {who} had finished: its result is kept")
                     continue
                 started = JOB_ATTR in attrs
-                message = f"its process ({who}) ended before the trial finished"
+                message = f"its process ({who}) ended before the trial did"
                 self._fail(frozen.number, "process_died" if started else "interrupted", message)
             except UpdateFinishedTrialError:
                 continue  # its owner was alive after all and ended it meanwhile
-            log.warning(f"Trial {frozen.number} was left running by {who}: {message}")
+            log.warning(f"Trial {frozen.number} was left running: {message}")
         return bool(orphans)
 
     # --- endings --------------------------------------------------------------------------
