@@ -6,6 +6,8 @@ import shlex
 import sys
 from collections.abc import Sequence
 
+from hydra_wandb_sweeper.searchspace.overrides import override
+
 _SWEEP_ID = "hydra.sweeper.sweep_id="
 _STORAGE = "hydra.sweeper.storage="
 
@@ -20,7 +22,9 @@ def join_command(sweep_id: str, storage: str) -> str:
     args = [arg for arg in sys.argv[1:] if not arg.startswith((_SWEEP_ID, _STORAGE))]
     if "-m" not in args and "--multirun" not in args:
         args.insert(0, "-m")
-    return shlex.join(["python", program(), *args, _SWEEP_ID + sweep_id, _STORAGE + storage])
+    # encoded as Hydra override values: a storage URL may hold '=' (sqlite:///x.db?timeout=5)
+    joined = [_SWEEP_ID + sweep_id, override(_STORAGE[:-1], storage)]
+    return shlex.join(["python", program(), *args, *joined])
 
 
 def rerun_command(overrides: Sequence[str]) -> str:

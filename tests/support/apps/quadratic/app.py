@@ -28,15 +28,15 @@ def main(cfg: DictConfig) -> dict[str, float] | float | None:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:  # until the test interrupts the sweep
             time.sleep(0.05)
-    if cfg.fail_above is not None and cfg.x > cfg.fail_above:
-        raise ValueError(f"x={cfg.x} is above fail_above={cfg.fail_above}")
     if cfg.crash_above is not None and cfg.x > cfg.crash_above:
         time.sleep(1.0)  # let the other jobs of the batch finish first
         if cfg.crash_with == "exit3":
             os._exit(3)
         os.kill(os.getpid(), signal.SIGKILL)  # as the kernel's OOM killer would
-    if cfg.returns != "metrics":
-        return float("nan") if cfg.returns == "nan" else None
+    if cfg.fail_above is not None and cfg.x > cfg.fail_above:
+        raise ValueError(f"x={cfg.x} is above fail_above={cfg.fail_above}")
+    if cfg.x in (cfg.nan_at, cfg.none_at):
+        return float("nan") if cfg.x == cfg.nan_at else None
     loss = (cfg.x - 1.0) ** 2 + (cfg.y + 2.0) ** 2 + cfg.shape.offset
     record = {
         "config": OmegaConf.to_container(cfg, resolve=True),
