@@ -20,20 +20,17 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
-import numpy as np
 import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import FrozenTrial
 from optuna.trial import TrialState as OptunaState
 
 from hydra_wandb_sweeper.engine.base import (
-    OVERRIDES_ATTR,
     RESULT_ATTR,
     STOPPED_ATTR,
     TRIAL_ENV,
@@ -60,7 +57,13 @@ from hydra_wandb_sweeper.engine.local.liveness import (
     identity,
     is_orphan,
 )
-from hydra_wandb_sweeper.engine.local.sampling import suggest
+from hydra_wandb_sweeper.engine.local.records import (
+    counts_against_cap,
+    ending,
+    record,
+    sweep_records,
+)
+from hydra_wandb_sweeper.engine.local.sampling import build_sampler, joiner_seed, suggest
 from hydra_wandb_sweeper.engine.local.storage import (
     open_storage,
     read_definition,
@@ -77,35 +80,12 @@ log = logging.getLogger(__name__)
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 WAIT_POLL_SECONDS = 1.0
 _WAIT = object()  # nothing to claim now, but trials running elsewhere may free a point
-# Endings that do not count against run_cap: the task never finished.
-_UNCOUNTED_ENDINGS = (*RERUN_ENDINGS, "process_died")
-
-
-def _sampler(method: str, seed: int | None, bayes: tuple[str, int]) -> optuna.samplers.BaseSampler:
-    if method == "bayes":
-        kind, startup_trials = bayes
-        if kind == "tpe":
-            return optuna.samplers.TPESampler(
-                seed=seed, n_startup_trials=startup_trials, constant_liar=True
-            )
-        return optuna.samplers.GPSampler(
-            seed=seed, n_startup_trials=startup_trials, warn_independent_sampling=False
-        )
-    return optuna.samplers.RandomSampler(seed=seed)  # grid points come from grid.py
 
 
 def _pruner(definition: SweepDefinition) -> optuna.pruners.BasePruner:
     from hydra_wandb_sweeper.engine.local.hyperband import build_pruner
 
     return build_pruner(definition.early_terminate)
-
-
-def _joiner_seed(seed: int | None, started: int) -> int | None:
-    # The printed join command repeats the seed: each joining process must still draw its
-    # own proposals, or it would repeat the first process's trials.
-    if seed is None:
-        return None
-    return int(np.random.SeedSequence([seed, started, os.getpid()]).generate_state(1)[0])
 
 
 class LocalEngine:
@@ -156,7 +136,7 @@ class LocalEngine:
                 storage=storage,
                 study_name=new_wandb_id(),
                 direction="maximize" if definition.goal == "maximize" else "minimize",
-                sampler=_sampler(definition.method, seed, bayes),
+                sampler=build_sampler(definition.method, seed, bayes),
                 pruner=_pruner(definition),
             )
             store_definition(study, definition)
@@ -178,7 +158,7 @@ class LocalEngine:
             study = optuna.load_study(
                 study_name=sweep_id,
                 storage=storage,
-                sampler=_sampler(definition.method, _joiner_seed(seed, started), bayes),
+                sampler=build_sampler(definition.method, joiner_seed(seed, started), bayes),
                 pruner=_pruner(definition),
             )
             engine = cls(storage_spec, storage, study, definition)
@@ -220,29 +200,16 @@ class LocalEngine:
                     outcome = objective_outcome(found[RESULT_ATTR], self.definition.metric_name)
                     self._finish(trial, *outcome)
                 else:
-                    ended, error = _ending(reason, worker_died, len(cut_short), JOB_ATTR in found)
+                    ended, error = ending(reason, worker_died, len(cut_short), JOB_ATTR in found)
                     self._fail(trial.number, ended, error)
                 records.append(self._record_of(trial.number))
             return records
 
     def records(self) -> list[TrialRecord]:
         with self._guarded():
-            trials = [
-                trial
-                for trial in self._study.get_trials(deepcopy=False)
-                if trial.state is not OptunaState.WAITING and "params" in trial.user_attrs
-            ]
-            if self._grid is None:
-                return [
-                    _record(trial)
-                    for trial in trials
-                    if trial.user_attrs.get(ENDED_ATTR) not in RERUN_ENDINGS
-                ]
-            points = histories(trials)
-            return [
-                _record(points[point].final(), will_rerun=points[point].will_rerun)
-                for point in sorted(points)
-            ]
+            return sweep_records(
+                self._study.get_trials(deepcopy=False), grid=self._grid is not None
+            )
 
     def job_environment(self, trial: Trial) -> dict[str, str]:
         handle = {
@@ -278,7 +245,7 @@ class LocalEngine:
             )
             nothing_now = _WAIT if others_running and not self._live else None
             if self._grid is None:
-                counted = [trial for trial in trials if _counts_against_cap(trial)]
+                counted = [trial for trial in trials if counts_against_cap(trial)]
                 cap = self.definition.run_cap
                 return nothing_now if cap is not None and len(counted) >= cap else self._create()
             points = histories(trials)
@@ -416,7 +383,7 @@ class LocalEngine:
     def _record_of(self, number: int) -> TrialRecord:
         trial = self._storage.get_trial(self._trial_id(number))
         # a trial cut short through no fault of its own: not a failure of the task
-        return _record(trial, will_rerun=trial.user_attrs.get(ENDED_ATTR) in RERUN_ENDINGS)
+        return record(trial, will_rerun=trial.user_attrs.get(ENDED_ATTR) in RERUN_ENDINGS)
 
     def _beat(self) -> None:
         while not self._stop_heartbeat.wait(HEARTBEAT_SECONDS):
@@ -429,43 +396,3 @@ class LocalEngine:
                     )
                 except Exception as error:  # finished meanwhile, or the storage is failing:
                     log.debug(f"heartbeat of trial {number} not written: {error!r}")
-
-
-def _ending(reason: str, worker_died: bool, cut_short: int, started: bool) -> tuple[str, str]:
-    """How a trial that did not finish ended, and the error it is recorded with."""
-    if not worker_died:
-        return "interrupted", reason
-    if cut_short == 1:
-        return ("process_died" if started else "interrupted"), reason
-    return "suspect", (
-        f"{reason}, in a batch of {cut_short} unfinished trials; a grid point runs again alone "
-        "so that the one whose task ends its process is found"
-    )
-
-
-def _counts_against_cap(trial: FrozenTrial) -> bool:
-    return (
-        trial.state is not OptunaState.WAITING
-        and trial.user_attrs.get(ENDED_ATTR) not in _UNCOUNTED_ENDINGS
-    )
-
-
-def _record(trial: FrozenTrial, will_rerun: bool = False) -> TrialRecord:
-    attrs = trial.user_attrs
-    if trial.state is OptunaState.COMPLETE:
-        state = TrialState(attrs.get("state", TrialState.FINISHED.value))
-    elif trial.state is OptunaState.RUNNING:
-        state = TrialState.RUNNING
-    else:
-        state = TrialState.FAILED
-    has_metric = trial.state is OptunaState.COMPLETE and not attrs.get("no_metric")
-    return TrialRecord(
-        number=trial.number,
-        run_id=str(attrs.get("run_id", "")),
-        state=state,
-        value=trial.value if has_metric else None,
-        params=attrs.get("params", {}),
-        error=attrs.get("error"),
-        overrides=tuple(attrs[OVERRIDES_ATTR]) if OVERRIDES_ATTR in attrs else None,
-        will_rerun=will_rerun,
-    )
