@@ -4,6 +4,7 @@ every storage (journal file, SQLite, PostgreSQL), and none of them crashes."""
 from __future__ import annotations
 
 import collections
+import os
 import subprocess
 import sys
 import time
@@ -71,3 +72,34 @@ def test_joiners_on_postgresql(tmp_path, postgres_url):  # noqa: F811 - the fixt
     started = time.monotonic()
     assert_each_point_once(run_joiners(postgres_url, tmp_path))
     assert time.monotonic() - started < 120
+
+
+HEARTBEAT_RACE = """
+import sys
+from hydra_wandb_sweeper.engine.base import TrialState
+from hydra_wandb_sweeper.engine.local.engine import LocalEngine
+from tests.support.engines import definition
+engine = LocalEngine.create(sys.argv[1], definition("grid", {"x": {"values": list(range(200))}}))
+while batch := [trial for trial in (engine.ask(), engine.ask()) if trial is not None]:
+    for trial in batch:  # a batch of two: one trial is live, beating, while the next is claimed
+        engine.tell(trial, TrialState.FINISHED, 1.0, None)
+print(len(engine.records()))
+"""
+
+
+@pytest.mark.parametrize("storage", ["journal.log", "sqlite:///sweeps.db"])
+def test_heartbeats_racing_claims_never_deadlock(tmp_path, storage):
+    spec = storage if "://" not in storage else f"sqlite:///{tmp_path / 'sweeps.db'}"
+    spec = str(tmp_path / spec) if "://" not in spec else spec
+    # a heartbeat every millisecond, written while this process claims and finishes trials
+    env = {**os.environ, "HYDRA_WANDB_SWEEPER_HEARTBEAT_SECONDS": "0.001"}
+    completed = subprocess.run(
+        [sys.executable, "-c", HEARTBEAT_RACE, spec],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "200"

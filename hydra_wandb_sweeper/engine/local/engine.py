@@ -114,6 +114,7 @@ class LocalEngine:
         except ValueError as error:
             raise SweepConfigError("hydra.sweeper.storage", str(error)) from None
         self._live: dict[int, optuna.Trial] = {}
+        self._live_ids: dict[int, int] = {}  # their storage ids, for the heartbeat
         self._alone = False  # the batch in flight runs a point again alone
         self._lock = threading.Lock()
         self._stop_heartbeat = threading.Event()
@@ -182,6 +183,7 @@ class LocalEngine:
         with self._guarded():
             with self._lock:
                 optuna_trial = self._live.pop(trial.number)
+                self._live_ids.pop(trial.number, None)
                 self._alone = self._alone and bool(self._live)
             self._finish(optuna_trial, state, value, error)
 
@@ -190,6 +192,7 @@ class LocalEngine:
             with self._lock:
                 unfinished = list(self._live.values())
                 self._live.clear()
+                self._live_ids.clear()
                 self._alone = False
             attrs = {trial.number: self._fresh_attrs(trial.number) for trial in unfinished}
             cut_short = [number for number, found in attrs.items() if RESULT_ATTR not in found]
@@ -279,6 +282,7 @@ class LocalEngine:
         trial = optuna.Trial(self._study, trial_id)
         with self._lock:  # from here on, an interrupt releases this trial
             self._live[trial.number] = trial
+            self._live_ids[trial.number] = trial_id
         return trial
 
     def _propose(self, trial: optuna.Trial) -> Trial:
@@ -386,13 +390,15 @@ class LocalEngine:
         return record(trial, will_rerun=trial.user_attrs.get(ENDED_ATTR) in RERUN_ENDINGS)
 
     def _beat(self) -> None:
+        # Its own storage object: a journal storage holds its thread lock while it takes the
+        # file lock, and a claim takes them the other way round; one shared object between
+        # this thread and a claim could deadlock.
+        storage = open_storage(self.location) if "://" not in self.location else self._storage
         while not self._stop_heartbeat.wait(HEARTBEAT_SECONDS):
             with self._lock:
-                numbers = list(self._live)
-            for number in numbers:
+                live = list(self._live_ids.values())
+            for trial_id in live:
                 try:
-                    self._storage.set_trial_user_attr(
-                        self._trial_id(number), OWNER_BEAT_ATTR, time.time()
-                    )
+                    storage.set_trial_user_attr(trial_id, OWNER_BEAT_ATTR, time.time())
                 except Exception as error:  # finished meanwhile, or the storage is failing:
-                    log.debug(f"heartbeat of trial {number} not written: {error!r}")
+                    log.debug(f"heartbeat of trial {trial_id} not written: {error!r}")
