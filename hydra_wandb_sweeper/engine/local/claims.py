@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from hydra_wandb_sweeper.engine.local.journal import LOCK_SUFFIX
-from hydra_wandb_sweeper.engine.local.locks import ProcessFileLock
+from hydra_wandb_sweeper.engine.local.locks import ProcessFileLock, ReentrantLock
 
 
 class ClaimLock(Protocol):
@@ -44,34 +44,28 @@ class _ThreadOnlyLock:
             yield
 
 
-class _DatabaseLock:
+class _DatabaseLock(ReentrantLock):
     """A lock the database server holds for one connection, released if the connection dies."""
 
     def __init__(self, engine: Any, acquire: str, release: str, key: Any) -> None:
+        self._init_reentrant()
         self._engine = engine
-        self._acquire, self._release, self._key = acquire, release, key
-        self._thread_lock = threading.RLock()
-        self._depth = 0
+        self._statements, self._key = (acquire, release), key
         self._connection: Any = None
 
-    @contextlib.contextmanager
-    def held(self) -> Iterator[None]:
+    def _run(self, statement: str) -> None:
         from sqlalchemy import text
 
-        with self._thread_lock:
-            if self._depth == 0:
-                if self._connection is None:
-                    self._connection = self._engine.connect()
-                self._connection.execute(text(self._acquire), {"key": self._key})
-                self._connection.commit()
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-                if self._depth == 0:
-                    self._connection.execute(text(self._release), {"key": self._key})
-                    self._connection.commit()
+        if self._connection is None:
+            self._connection = self._engine.connect()
+        self._connection.execute(text(statement), {"key": self._key})
+        self._connection.commit()
+
+    def _acquire(self) -> None:
+        self._run(self._statements[0])
+
+    def _release(self) -> None:
+        self._run(self._statements[1])
 
 
 def claim_lock(storage_spec: str, storage: Any, sweep_id: str) -> ClaimLock:

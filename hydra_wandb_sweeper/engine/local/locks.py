@@ -18,7 +18,35 @@ from pathlib import Path
 from typing import ClassVar
 
 
-class ProcessFileLock:
+class ReentrantLock:
+    """Re-entrant across this process's threads; the outermost hold takes the lock that
+    excludes other processes (:meth:`_acquire`), and its end lets it go (:meth:`_release`)."""
+
+    def _init_reentrant(self) -> None:
+        self._thread_lock = threading.RLock()
+        self._depth = 0
+
+    def _acquire(self) -> None:
+        raise NotImplementedError
+
+    def _release(self) -> None:
+        raise NotImplementedError
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        with self._thread_lock:
+            if self._depth == 0:
+                self._acquire()
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._release()
+
+
+class ProcessFileLock(ReentrantLock):
     """An exclusive lock on ``path`` shared by every thread and process that opens it."""
 
     _registry: ClassVar[dict[str, ProcessFileLock]] = {}
@@ -35,23 +63,16 @@ class ProcessFileLock:
             return lock
 
     def _init(self, path: str) -> None:
+        self._init_reentrant()
         self.path = path
         self._pid = os.getpid()
-        self._thread_lock = threading.RLock()
-        self._depth = 0
         self._fd: int | None = None
 
-    @contextlib.contextmanager
-    def held(self) -> Iterator[None]:
-        with self._thread_lock:
-            if self._depth == 0:
-                if self._fd is None:
-                    self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
-                fcntl.lockf(self._fd, fcntl.LOCK_EX)
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-                if self._depth == 0:
-                    fcntl.lockf(self._fd, fcntl.LOCK_UN)
+    def _acquire(self) -> None:
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        fcntl.lockf(self._fd, fcntl.LOCK_EX)
+
+    def _release(self) -> None:
+        assert self._fd is not None
+        fcntl.lockf(self._fd, fcntl.LOCK_UN)
