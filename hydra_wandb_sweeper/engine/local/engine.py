@@ -204,7 +204,8 @@ class LocalEngine:
                     self._finish(trial, *outcome)
                 else:
                     ended, error = ending(reason, worker_died, len(cut_short), JOB_ATTR in found)
-                    self._fail(trial.number, ended, error)
+                    with contextlib.suppress(UpdateFinishedTrialError):  # ended elsewhere
+                        self._fail(trial.number, ended, error)
                 records.append(self._record_of(trial.number))
             return records
 
