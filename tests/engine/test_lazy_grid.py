@@ -64,3 +64,21 @@ def test_a_point_whose_process_dies_is_given_up_after_a_few_deaths(tmp_path):
     assert records[1].state is TrialState.FAILED and not records[1].will_rerun
     assert "exit code 3" in (records[1].error or "")
     engine.close()
+
+
+def test_points_of_a_batch_that_lost_a_worker_run_again_one_at_a_time(tmp_path):
+    storage = str(tmp_path / "journal.log")
+    engine = LocalEngine.create(storage, definition("grid", {"x": {"values": [0, 1, 2]}}))
+    batch = [engine.ask(), engine.ask()]
+    assert [trial.params["x"] for trial in batch if trial] == [0, 1]
+    # a worker died: which of the two trials killed it is not known
+    released = engine.release_unfinished("its worker process died (exit code -9)", worker_died=True)
+    assert all(record.will_rerun for record in released)
+    batches = []
+    while batch := [trial for trial in (engine.ask(), engine.ask()) if trial is not None]:
+        batches.append([trial.params["x"] for trial in batch])
+        for trial in batch:
+            engine.tell(trial, TrialState.FINISHED, None, None)
+    assert batches == [[2], [0], [1]]  # fresh points first, then each suspect alone
+    assert [record.state for record in engine.records()] == [TrialState.FINISHED] * 3
+    engine.close()
