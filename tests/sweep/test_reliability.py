@@ -100,7 +100,7 @@ def kill_at_random_instants(
     for attempt in range(1, 30):
         # a random instant: during start-up, a claim, a task, or the record of a result
         if sweeper.process.poll() is None:
-            time.sleep(rng.uniform(0.2, 3.0))
+            time.sleep(rng.uniform(0.2, 2.5))
         if sweeper.process.poll() is None:
             sweeper.process.send_signal(signal.SIGKILL)
             sweeper.wait()
@@ -119,7 +119,7 @@ def kill_at_random_instants(
 
 
 def test_kill_9_at_random_instants_during_a_grid(tmp_path):
-    sweep_id, kept = kill_at_random_instants(tmp_path, (*GRID_12, "sleep=0.3"), seed=10)
+    sweep_id, kept = kill_at_random_instants(tmp_path, (*GRID_12, "sleep=0.5"), seed=10)
     trials = stored(tmp_path, sweep_id)
     complete = [t for t in trials if t.state is TrialState.COMPLETE]
     assert kept <= {t.number for t in complete}
@@ -131,7 +131,7 @@ def test_kill_9_at_random_instants_during_a_grid(tmp_path):
 
 
 def test_kill_9_at_random_instants_during_a_random_sweep_with_run_cap(tmp_path):
-    overrides = ("x=interval(0,1)", "hydra.sweeper.run_cap=12", "sleep=0.3")
+    overrides = ("x=interval(0,1)", "hydra.sweeper.run_cap=12", "sleep=0.5")
     sweep_id, kept = kill_at_random_instants(tmp_path, overrides, seed=11)
     trials = stored(tmp_path, sweep_id)
     complete = [t for t in trials if t.state is TrialState.COMPLETE]
