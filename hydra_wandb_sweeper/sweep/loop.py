@@ -70,9 +70,10 @@ class SweepLoop:
 
     # --- the sweep ----------------------------------------------------------------------------
     def sweep(self, arguments: list[str]) -> list[Sequence[JobReturn]]:
-        engine, space = open_sweep(
-            self.settings, arguments, self.hydra_context.config_loader, self.config
-        )
+        with ending_faults():  # a storage that fails while the sweep is created or joined
+            engine, space = open_sweep(
+                self.settings, arguments, self.hydra_context.config_loader, self.config
+            )
         self.sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, self.sweep_dir / "multirun.yaml")
         self._announce(engine, space)
