@@ -34,6 +34,7 @@ def _free_port() -> int:
 
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
+    pytest.importorskip("psycopg2")
     binaries = _binaries()
     if binaries is None:
         pytest.skip("PostgreSQL binaries are not installed")
