@@ -53,6 +53,8 @@ class TrialRecord:
     overrides: tuple[str, ...] | None = None
     # how many times the job reported its metric for early termination (None: unknown)
     reports: int | None = None
+    # failed without fault of its own (interrupted, its process died): its grid point runs again
+    will_rerun: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,12 +90,15 @@ class Engine(Protocol):
     def tell(self, trial: Trial, state: TrialState, value: float | None, error: str | None) -> None:
         """Record how a trial ended."""
 
-    def release_unfinished(self, reason: str) -> list[TrialRecord]:
+    def release_unfinished(self, reason: str, *, worker_died: bool = False) -> list[TrialRecord]:
         """End every trial asked for here and not told (an interrupt, a launcher failure):
-        finished with the result its job recorded, else failed (grid: queued again)."""
+        finished with the result its job recorded, else failed with ``reason``. Grid points
+        run again; when a worker died (``worker_died``), one at a time, so that a point whose
+        task kills its process is found and given up after a few deaths."""
 
     def records(self) -> list[TrialRecord]:
-        """Every trial of the sweep, from every process, by number."""
+        """Every trial of the sweep, from every process, by number; a grid sweep has one
+        record per grid point that has run, with its final state."""
 
     def job_environment(self, trial: Trial) -> dict[str, str]:
         """Extra environment for the trial's job, so that it can report to this engine.

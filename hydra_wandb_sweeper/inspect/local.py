@@ -7,7 +7,7 @@ from pathlib import Path
 from optuna.trial import FrozenTrial
 
 from hydra_wandb_sweeper.engine.base import STOPPED_ATTR, SweepDefinition
-from hydra_wandb_sweeper.engine.local.engine import record_of
+from hydra_wandb_sweeper.engine.local.records import record_of
 from hydra_wandb_sweeper.engine.local.storage import (
     is_stop_requested,
     open_storage,

@@ -19,6 +19,8 @@ from typing import NoReturn
 
 from omegaconf import DictConfig, OmegaConf
 
+from hydra_wandb_sweeper.searchspace.overrides import override
+
 _SWEEP_ID = "hydra.sweeper.sweep_id"
 _STORAGE = "hydra.sweeper.storage"
 _COUNT = "hydra.sweeper.count"
@@ -40,7 +42,8 @@ class CommandLine:
         """Joins (or resumes) the sweep; ``count`` replaces the command line's count."""
         replaced = (_SWEEP_ID, _STORAGE) if count is None else (_SWEEP_ID, _STORAGE, _COUNT)
         kept = [arg for arg in self.overrides if _key(arg) not in replaced]
-        extra = [f"{_SWEEP_ID}={sweep_id}", f"{_STORAGE}={storage}"]
+        # encoded as a Hydra override value: a storage URL may hold '=' (sqlite:///x.db?timeout=5)
+        extra = [f"{_SWEEP_ID}={sweep_id}", override(_STORAGE, storage)]
         if count is not None:
             extra.append(f"{_COUNT}={count}")
         return self._shell([*self.flags, "-m", *kept, *extra])
