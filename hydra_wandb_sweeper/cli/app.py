@@ -1,28 +1,50 @@
-"""``hydra-wandb-sweeper``: commands around sweeps. Each subcommand lives in its own module
-and is registered here with one line."""
+"""``hydra-wandb-sweeper``: see, compare and keep the results of sweeps.
+
+Each subcommand lives in its own module and is registered here with one line.
+"""
 
 from __future__ import annotations
 
+import sys
+
 import typer
+
+from hydra_wandb_sweeper.inspect.table import InspectError
 
 app = typer.Typer(
     name="hydra-wandb-sweeper",
-    help="Commands around sweeps of hydra-wandb-sweeper.",
+    help="See, compare and keep the results of sweeps: local ones (the embedded engine's "
+    "storage, .wandb-sweeps/journal.log by default) and W&B ones (ENTITY/PROJECT/SWEEP_ID).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
 )
 
+from hydra_wandb_sweeper.cli import (  # noqa: E402
+    best,
+    export,
+    list_sweeps,
+    publish,
+    report,
+    show,
+    stop,
+)
 
-@app.callback()
-def commands() -> None:
-    """Commands around sweeps of hydra-wandb-sweeper."""
-
-
-from hydra_wandb_sweeper.cli import publish  # noqa: E402
-
+app.command("list")(list_sweeps.list_sweeps)
+app.command("show")(show.show)
+app.command("best")(best.best)
+app.command("export")(export.export)
+app.command("report")(report.report)
+app.command("stop")(stop.stop)
+app.command("resume")(stop.resume)
 app.command("publish")(publish.publish)
 
 
 def main() -> None:
-    app()
+    """The console script: errors a user can cause end in one line and exit status 1."""
+    try:
+        app()
+    except InspectError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)

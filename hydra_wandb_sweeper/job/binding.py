@@ -101,6 +101,7 @@ class TrialTask:
         from hydra.core.utils import env_override
 
         from hydra_wandb_sweeper.job.cloud_trial import CloudTrialReporter
+        from hydra_wandb_sweeper.job.lifeline import trial_lifeline
         from hydra_wandb_sweeper.job.reporting import current_trial
 
         hydra_config = HydraConfig.get()
@@ -108,13 +109,14 @@ class TrialTask:
             wandb = sys.modules.get("wandb")  # a job that never imported wandb needs nothing
             if wandb is not None:
                 wandb.teardown()
-            trial = current_trial()
-            if isinstance(trial, CloudTrialReporter):  # W&B's server may stop it: see there
-                returned = trial.run(self.task_function, config)
-            else:
-                returned = self.task_function(config)
-            # Kept in the engine at once, so that a launcher failure after this job finished
-            # (a sibling worker killed, a cluster error) does not lose the result.
-            if trial is not None:
-                trial.record_result(returned, list(hydra_config.overrides.task))
+            with trial_lifeline():
+                trial = current_trial()
+                if isinstance(trial, CloudTrialReporter):  # W&B's server may stop it: see there
+                    returned = trial.run(self.task_function, config)
+                else:
+                    returned = self.task_function(config)
+                # Kept in the engine at once, so that a launcher failure after this job
+                # finished (a sibling worker killed, a cluster error) does not lose the result.
+                if trial is not None:
+                    trial.record_result(returned, list(hydra_config.overrides.task))
             return returned

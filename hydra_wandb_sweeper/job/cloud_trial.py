@@ -58,6 +58,12 @@ class CloudTrialReporter:
         self.stopped = False
         self.stopped_at: int | None = None
 
+    # The sweeper's process beats for its agents; a job names no owner (see job.lifeline).
+    owner = None
+
+    def mark_started(self, identity: Any) -> None:
+        """Nothing to record: W&B sees the run alive through the agent's heartbeats."""
+
     def report(self, value: float, step: int) -> None:
         """Kept for the trial's result; W&B itself sees the metric the run logs."""
         if self.last_step is not None and step <= self.last_step:

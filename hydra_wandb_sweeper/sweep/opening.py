@@ -19,6 +19,7 @@ from hydra_wandb_sweeper.searchspace.method import choose_method_name, validate_
 from hydra_wandb_sweeper.searchspace.space import Parameter, SearchSpace, build_search_space
 from hydra_wandb_sweeper.searchspace.validation import check_against_config
 from hydra_wandb_sweeper.sweep.cloud_opening import create_cloud_sweep, join_cloud_sweep
+from hydra_wandb_sweeper.sweep.commands import program
 from hydra_wandb_sweeper.sweep.settings import SweepSettings
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,7 @@ def _definition(settings: SweepSettings, space: SearchSpace, method: str) -> Swe
         run_cap=settings.run_cap,
         name=settings.name,
         description=settings.description,
+        program=program(),
     )
 
 

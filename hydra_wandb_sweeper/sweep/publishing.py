@@ -23,7 +23,7 @@ from hydra_wandb_sweeper.engine.cloud.graphql import (
     ServerRefused,
     ServerUnreachable,
 )
-from hydra_wandb_sweeper.engine.local.engine import note_published, published, read_sweep
+from hydra_wandb_sweeper.engine.local.stored import note_published, published, read_sweep
 from hydra_wandb_sweeper.errors import SweepRuntimeError
 
 log = logging.getLogger(__name__)

@@ -100,6 +100,10 @@ class AgentPool:
                 if agent.live_run == run_id:
                     agent.live_run = None
 
+    def reachable(self) -> bool:
+        """False while requests to the server fail (since the last answer)."""
+        return self._unreachable_since is None
+
     def close(self) -> None:
         self._closing.set()
 

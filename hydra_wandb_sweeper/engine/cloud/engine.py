@@ -8,10 +8,12 @@ launches as Hydra overrides, with W&B's binding in the job's environment so that
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,8 @@ from hydra_wandb_sweeper.errors import SweepRuntimeError
 log = logging.getLogger(__name__)
 
 ENDED_STATES = ("FINISHED", "CANCELED", "CANCELLED")
+# How often the results re-read the runs other processes ran from the server.
+OTHER_RUNS_EVERY_SECONDS = 30.0
 # W&B run states as trial states (a stopped run is finished, noted in its summary)
 _RUN_STATES = {
     "finished": TrialState.FINISHED,
@@ -101,6 +105,8 @@ class CloudEngine:
         self._records: list[TrialRecord] = []
         self._lock = threading.Lock()
         self._ended = ended
+        self._others: list[TrialRecord] = []  # the sweep's runs from other processes
+        self._others_read_at = -OTHER_RUNS_EVERY_SECONDS
         self._agents = AgentPool(
             connection.client,
             path.sweep_id,
@@ -207,7 +213,8 @@ class CloudEngine:
             )
         self._agents.finished(trial.run_id)
 
-    def release_unfinished(self, reason: str) -> list[TrialRecord]:
+    def release_unfinished(self, reason: str, *, worker_died: bool = False) -> list[TrialRecord]:
+        # W&B's server decides what runs next; a run cut short here stays failed there
         with self._lock:
             unfinished = list(self._live.values())
             self._live.clear()
@@ -232,26 +239,37 @@ class CloudEngine:
         processes and machines, the stock agent, published runs)."""
         with self._lock:
             mine = sorted(self._records, key=lambda record: record.number)
-        return mine + self._other_runs(mine)
-
-    def _other_runs(self, mine: list[TrialRecord]) -> list[TrialRecord]:
-        import wandb
-
-        try:  # a fresh client: wandb.Api caches a sweep's runs
-            runs = list(wandb.Api(timeout=20).sweep(str(self.path)).runs)
-        except Exception as error:  # the results of this process still stand
-            log.debug(f"could not read the sweep's other runs: {error!r}")
-            return []
+        now = time.monotonic()
+        # read from the server now and then (the loop asks after every trial), never while
+        # the agents find it unreachable
+        if now - self._others_read_at >= OTHER_RUNS_EVERY_SECONDS and self._agents.reachable():
+            self._others_read_at = now
+            self._others = self._read_other_runs()
         known = {record.run_id for record in mine}
         number = max((record.number for record in mine), default=-1) + 1
         others = []
+        for record in self._others:
+            if record.run_id not in known:
+                others.append(dataclasses.replace(record, number=number))
+                number += 1
+        return mine + others
+
+    def _read_other_runs(self) -> list[TrialRecord]:
+        import wandb
+
+        try:  # a fresh client: wandb.Api caches a sweep's runs
+            runs = list(wandb.Api(timeout=10).sweep(str(self.path)).runs)
+        except Exception as error:  # the results of this process still stand
+            log.debug(f"could not read the sweep's other runs: {error!r}")
+            return self._others
+        known: set[str] = set()
+        others = []
         for run in sorted(runs, key=lambda run: str(run.id)):
-            record = self._server_record(number, run)
+            record = self._server_record(-1, run)
             # runs not yet started, or with values this space lacks, are left out
             if run.id in known or record is None or set(record.params) != set(self._names.values()):
                 continue
             others.append(record)
-            number += 1
         return others
 
     def _server_record(self, number: int, run: Any) -> TrialRecord | None:
@@ -293,6 +311,11 @@ class CloudEngine:
             if name not in os.environ:
                 environment[name] = f"sweep-{self.path.sweep_id}"
         return environment
+
+    def stop_requested(self) -> bool:
+        """W&B's own controls stop a cloud sweep: ``wandb sweep --pause`` (agents wait for
+        runs), ``--stop``/``--cancel`` (agents get ``exit``)."""
+        return False
 
     def close(self) -> None:
         self._agents.close()

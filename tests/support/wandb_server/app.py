@@ -159,6 +159,25 @@ def resolve_project_runs(project: dict[str, Any], _: Any, **args: Any) -> dict[s
     return _connection(_project_runs(project, args.get("filters")))
 
 
+def _project_sweeps(project: dict[str, Any]) -> list[Any]:
+    with STATE.lock:
+        return [
+            sweep
+            for sweep in STATE.sweeps.values()
+            if sweep.project == project["name"] and sweep.entity == project["entityName"]
+        ]
+
+
+@project_type.field("sweeps")
+def resolve_project_sweeps(project: dict[str, Any], _: Any, **__: Any) -> dict[str, Any]:
+    return _connection(_project_sweeps(project))
+
+
+@project_type.field("totalSweeps")
+def resolve_total_sweeps(project: dict[str, Any], _: Any) -> int:
+    return len(_project_sweeps(project))
+
+
 @project_type.field("runCount")
 def resolve_run_count(project: dict[str, Any], _: Any, filters: str | None = None) -> int:
     return len(_project_runs(project, filters))
