@@ -30,6 +30,7 @@ from hydra_wandb_sweeper.sweep.commands import join_command
 from hydra_wandb_sweeper.sweep.opening import open_sweep
 from hydra_wandb_sweeper.sweep.results import print_table, summarize, write_results
 from hydra_wandb_sweeper.sweep.settings import SweepSettings, read_settings
+from hydra_wandb_sweeper.sweep.slurm_batch import launch_batch
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ class SweepLoop:
                     break
                 batch = [self._job_overrides(trial, engine, space) for trial in trials]
                 try:
-                    results = self.launcher.launch(batch, initial_job_idx=job_idx)
+                    results = launch_batch(self.launcher, batch, job_idx)
                 except Exception as error:  # a worker killed, a cluster job lost
                     log.error(f"The launcher failed: {error!r}")
                     mine += engine.release_unfinished(f"the launcher failed: {error!r}")

@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
 def main(cfg: DictConfig) -> dict[str, float]:
+    started = time.time()
     if cfg.sleep:
         time.sleep(float(cfg.sleep))
     if cfg.fail_above is not None and cfg.x > cfg.fail_above:
@@ -33,6 +34,9 @@ def main(cfg: DictConfig) -> dict[str, float]:
         "config": OmegaConf.to_container(cfg, resolve=True),
         "pid": os.getpid(),
         "env": {key: value for key, value in os.environ.items() if key.startswith("WANDB_")},
+        "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
+        "started": started,
+        "ended": time.time(),
     }
     if cfg.use_wandb:
         import wandb

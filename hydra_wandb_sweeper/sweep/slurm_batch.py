@@ -1,0 +1,80 @@
+"""A batch of trials on SLURM (``hydra/launcher=submitit_slurm``): one SLURM job per trial.
+
+Hydra's submitit launcher submits a batch as one job array and raises as soon as one job of
+it ended without a result (cancelled, time limit, out of memory, node failure), while the
+others may still be running. Here each trial is its own ``launch`` of one job, waited for in
+its own thread, so that ``n_jobs`` trials are in flight and one job's end decides only its
+own trial: a job SLURM ended is a failed trial that says how SLURM ended it.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+
+from hydra.core.utils import JobReturn, JobStatus
+from hydra.plugins.launcher import Launcher
+
+# submitit's words for a job that ended without a result, with sacct's state in brackets
+_STATE = re.compile(
+    r"Job (?P<job>\S+) .*?has not produced any output \(state: (?P<state>[^)]*)\)", re.DOTALL
+)
+_NOT_REQUEUED = re.compile(r"Job not requeued because: (?P<why>[^\n]*)")
+
+
+class SlurmJobEnded(RuntimeError):
+    """The trial's SLURM job ended before its task returned (SLURM's reason in the message)."""
+
+
+def is_slurm_launcher(launcher: Launcher) -> bool:
+    return getattr(launcher, "_EXECUTOR", None) == "slurm"
+
+
+def launch_batch(
+    launcher: Launcher, batch: Sequence[Sequence[str]], initial_job_idx: int
+) -> Sequence[JobReturn]:
+    """Every trial's ``JobReturn``, in order; a SLURM job that ended early is a failed one."""
+    if not is_slurm_launcher(launcher) or len(batch) == 0:
+        return launcher.launch(batch, initial_job_idx=initial_job_idx)
+    outcomes: list[JobReturn | None] = [None] * len(batch)
+
+    def wait_for(index: int) -> None:
+        try:
+            (outcomes[index],) = launcher.launch([batch[index]], initial_job_idx + index)
+        except Exception as error:
+            outcomes[index] = _failed_return(batch[index], error)
+
+    # daemon threads: an interrupted sweep exits without waiting for jobs still queued
+    threads = [
+        threading.Thread(target=wait_for, args=(index,), name=f"slurm-trial-{index}", daemon=True)
+        for index in range(len(batch))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+def slurm_reason(error: BaseException) -> str:
+    """One line saying how SLURM ended the job, from submitit's message."""
+    text = str(error)
+    state = _STATE.search(text)
+    if state:
+        return (
+            f"SLURM job {state['job']} ended {state['state']} before the task returned "
+            f"(its log: hydra.launcher.submitit_folder)"
+        )
+    not_requeued = _NOT_REQUEUED.search(text)
+    if not_requeued:
+        return f"the SLURM job was signalled and not requeued: {not_requeued['why'].rstrip('.')}"
+    first_line = text.strip().splitlines()[0] if text.strip() else type(error).__name__
+    return f"the SLURM job failed: {first_line}"
+
+
+def _failed_return(overrides: Sequence[str], error: BaseException) -> JobReturn:
+    failure = SlurmJobEnded(slurm_reason(error))
+    failure.__cause__ = error
+    # JobReturn.return_value raises it, as it raises a task's own exception
+    return JobReturn(overrides=list(overrides), status=JobStatus.FAILED, _return_value=failure)

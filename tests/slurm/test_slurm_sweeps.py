@@ -1,0 +1,162 @@
+"""Sweeps whose trials are SLURM jobs (``hydra/launcher=submitit_slurm``) on the fixture cluster."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.support.slurm import wait_until
+from tests.support.sweeper_helpers import (
+    results,
+    run_sweep,
+    sweep_command,
+    sweep_env,
+    trial_records,
+)
+
+pytestmark = [pytest.mark.slurm, pytest.mark.slow]
+
+SLURM = ("hydra/launcher=submitit_slurm", "hydra.launcher.timeout_min=5")
+CURVES = Path(__file__).resolve().parents[1] / "support" / "apps" / "curves" / "app.py"
+
+
+def test_grid_sweep_runs_each_trial_as_a_slurm_job_n_jobs_at_a_time(slurm, tmp_path):
+    began = time.monotonic()
+    run_sweep(
+        tmp_path,
+        *SLURM,
+        "hydra.sweeper.method=grid",
+        "hydra.sweeper.metric={name:loss,goal:minimize}",
+        "hydra.sweeper.n_jobs=2",
+        "x=choice(0,1,2,3)",
+        "sleep=2",
+    )
+    took = time.monotonic() - began
+    summary = results(tmp_path)
+    assert summary["trials"]["finished"] == 4
+    assert summary["best_params"] == {"x": 1}
+    records = trial_records(tmp_path)
+    assert len({record["slurm_job_id"] for record in records}) == 4, "one SLURM job per trial"
+    # n_jobs=2: the two trials of each batch ran at the same time
+    by_trial = sorted(records, key=lambda record: record["config"]["x"])
+    for first, second in (by_trial[0:2], by_trial[2:4]):
+        assert max(first["started"], second["started"]) < min(first["ended"], second["ended"])
+    print(f"4-trial grid sweep on SLURM, 2 at a time: {took:.1f} s")
+
+
+def test_bayes_sweep_on_slurm_records_every_trial(slurm, tmp_path):
+    run_sweep(
+        tmp_path,
+        *SLURM,
+        "hydra.sweeper.method=bayes",
+        "hydra.sweeper.bayes_startup_trials=2",
+        "hydra.sweeper.seed=0",
+        "hydra.sweeper.metric={name:loss,goal:minimize}",
+        "hydra.sweeper.count=4",
+        "hydra.sweeper.n_jobs=2",
+        "x=interval(-2.0,4.0)",
+        "y=interval(-4.0,0.0)",
+    )
+    summary = results(tmp_path)
+    assert summary["trials"]["finished"] == 4
+    records = trial_records(tmp_path)
+    assert all(record["slurm_job_id"] for record in records)
+    assert summary["best_value"] == min(
+        (r["config"]["x"] - 1) ** 2 + (r["config"]["y"] + 2) ** 2 for r in records
+    )
+
+
+def test_hyperband_stops_trials_running_as_slurm_jobs(slurm, tmp_path):
+    # Two good curves first, then two bad ones, which meet the good ones' results at every
+    # bracket whatever the jobs' timing.
+    command = [
+        *sweep_command(tmp_path, *SLURM),
+        "hydra.sweeper.method=grid",
+        "hydra.sweeper.metric={name:score,goal:maximize}",
+        "hydra.sweeper.early_terminate={type:hyperband,min_iter:1,eta:2}",
+        "hydra.sweeper.n_jobs=2",
+        "quality=choice(0.9,0.1)",
+        "+replica=a,b",
+    ]
+    command[1] = str(CURVES)
+    completed = subprocess.run(
+        command, cwd=tmp_path, env=sweep_env(tmp_path), capture_output=True, text=True, timeout=300
+    )
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    summary = results(tmp_path)
+    assert summary["trials"]["finished"] == 2
+    assert summary["trials"]["stopped"] == 2
+    curves = {}
+    for path in (tmp_path / "multirun").glob("*/curve.json"):
+        record = yaml.safe_load(path.read_text())
+        curves.setdefault(record["quality"], []).append(record["epochs_run"])
+    assert curves[0.9] == [8, 8]
+    assert max(curves[0.1]) < 8
+
+
+def test_a_cancelled_slurm_job_is_a_failed_trial_with_slurms_reason(slurm, tmp_path):
+    # Two trials in flight; the long one's job is cancelled, the short one finishes.
+    sweep = subprocess.Popen(
+        sweep_command(
+            tmp_path,
+            *SLURM,
+            "hydra.sweeper.method=grid",
+            "hydra.sweeper.metric={name:loss,goal:minimize}",
+            "hydra.sweeper.n_jobs=2",
+            "hydra.sweeper.max_failure_rate=0.5",
+            "sleep=choice(120,3)",
+        ),
+        cwd=tmp_path,
+        env=sweep_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        long_job = long_trial_job_id(tmp_path / "multirun", sleep=120)
+        slurm.run("scancel", long_job)
+        output, _ = sweep.communicate(timeout=180)
+    finally:
+        if sweep.poll() is None:
+            sweep.kill()
+            sweep.wait()
+    assert sweep.returncode == 0, output[-4000:]
+    summary = results(tmp_path)
+    assert summary["trials"]["finished"] == 1
+    assert summary["trials"]["failed"] == 1
+    errors = trial_errors(tmp_path, summary["sweep_id"])
+    assert len(errors) == 1
+    assert errors[0].startswith(f"SlurmJobEnded: SLURM job {long_job} ended CANCELLED"), errors
+
+
+def trial_errors(tmp_path: Path, sweep_id: str) -> list[str]:
+    """The errors the engine recorded for the sweep's failed trials."""
+    import optuna
+
+    from hydra_wandb_sweeper.engine.local.storage import open_storage
+
+    study = optuna.load_study(
+        study_name=sweep_id, storage=open_storage(str(tmp_path / "journal.log"))
+    )
+    return [trial.user_attrs["error"] for trial in study.trials if "error" in trial.user_attrs]
+
+
+def long_trial_job_id(sweep_dir: Path, sleep: int) -> str:
+    """The SLURM job id of the running trial whose overrides hold ``sleep=<sleep>``, read from
+    the Hydra config its job wrote when it started (``hydra.job.id`` is SLURM's job id)."""
+    found: list[str] = []
+
+    def started() -> bool:
+        for hydra_yaml in sweep_dir.glob("*/.hydra/hydra.yaml"):
+            overrides = yaml.safe_load((hydra_yaml.parent / "overrides.yaml").read_text())
+            if f"sleep={sleep}" in overrides:
+                found.append(str(yaml.safe_load(hydra_yaml.read_text())["hydra"]["job"]["id"]))
+                return True
+        return False
+
+    wait_until(started, 120, f"the trial with sleep={sleep} did not start")
+    return found[0]
