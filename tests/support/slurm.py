@@ -74,8 +74,10 @@ class SlurmCluster:
     def environment(self) -> dict[str, str]:
         return {"SLURM_CONF": str(self.conf)}
 
-    def run(self, *command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, **self.environment()}
+    def run(
+        self, *command: str, check: bool = True, env: Mapping[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        env = {**(os.environ if env is None else env), **self.environment()}
         completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
         if check and completed.returncode != 0:
             raise RuntimeError(f"{' '.join(command)} failed: {completed.stderr.strip()}")
