@@ -13,6 +13,7 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from omegaconf import DictConfig
 
+from hydra_wandb_sweeper import resume_checkpoint
 from trainapp.data.base import ArrayDataModule
 from trainapp.errors import MetricNotFoundError
 from trainapp.loggers import build_loggers, finish_wandb, flat_config
@@ -57,7 +58,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
         trainer: lightning.Trainer = hydra.utils.instantiate(
             cfg.trainer, callbacks=build_callbacks(cfg.get("callbacks")), logger=loggers or False
         )
-        trainer.fit(classifier, datamodule=datamodule)
+        # a sweep trial that SLURM preempted and requeued goes on from its checkpoint
+        trainer.fit(classifier, datamodule=datamodule, ckpt_path=resume_checkpoint())
         metrics = _as_floats(trainer.callback_metrics)
         if cfg.get("test"):
             trainer.test(classifier, datamodule=datamodule, verbose=False)

@@ -75,7 +75,11 @@ class TrialTask:
         wandb = sys.modules.get("wandb")  # a job that never imported wandb needs nothing
         if wandb is not None:
             wandb.teardown()
-        returned = self.task_function(config)
+        from hydra_wandb_sweeper.job.preemption import preemption_guard, restart_environment
+
+        # on SLURM: checkpoint before a requeue, and a requeued job resumes its W&B run
+        with restart_environment(), preemption_guard():
+            returned = self.task_function(config)
         # Kept in the engine at once, so that a launcher failure after this job finished
         # (a sibling worker killed, a cluster error) does not lose the result.
         from hydra_wandb_sweeper.job.reporting import current_trial
