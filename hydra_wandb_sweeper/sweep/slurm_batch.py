@@ -41,9 +41,11 @@ def launch_batch(
 
     def wait_for(index: int) -> None:
         try:
-            (outcomes[index],) = launcher.launch([batch[index]], initial_job_idx + index)
+            (outcome,) = launcher.launch([batch[index]], initial_job_idx + index)
         except Exception as error:
             outcomes[index] = _failed_return(batch[index], error)
+        else:
+            outcomes[index] = _explain_time_limit(outcome)
 
     # daemon threads: an interrupted sweep exits without waiting for jobs still queued
     threads = [
@@ -68,9 +70,28 @@ def slurm_reason(error: BaseException) -> str:
         )
     not_requeued = _NOT_REQUEUED.search(text)
     if not_requeued:
-        return f"the SLURM job was signalled and not requeued: {not_requeued['why'].rstrip('.')}"
+        return (
+            "SLURM signalled the job near its time limit (hydra.launcher.timeout_min) and it "
+            f"was not requeued ({not_requeued['why'].rstrip('.')}): raise timeout_min, or set "
+            "hydra.launcher.max_num_timeout to requeue the trial that many times"
+        )
     first_line = text.strip().splitlines()[0] if text.strip() else type(error).__name__
     return f"the SLURM job failed: {first_line}"
+
+
+def _explain_time_limit(result: JobReturn) -> JobReturn:
+    """A job that submitit's signal handler ended inside the task (a time limit it would not
+    requeue) fails with that error; say it in SLURM's terms."""
+    error = result._return_value
+    if (
+        result.status is JobStatus.FAILED
+        and isinstance(error, BaseException)
+        and _NOT_REQUEUED.search(str(error))
+    ):
+        failure = SlurmJobEnded(slurm_reason(error))
+        failure.__cause__ = error
+        result._return_value = failure
+    return result
 
 
 def _failed_return(overrides: Sequence[str], error: BaseException) -> JobReturn:

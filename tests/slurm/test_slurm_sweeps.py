@@ -160,3 +160,25 @@ def long_trial_job_id(sweep_dir: Path, sleep: int) -> str:
 
     wait_until(started, 120, f"the trial with sleep={sleep} did not start")
     return found[0]
+
+
+def test_a_trial_at_its_time_limit_fails_saying_so(slurm, tmp_path):
+    # timeout_min=1 with the signal 50 s ahead: SLURM signals the job ~10 s in; submitit
+    # counts it as a timeout and, with max_num_timeout=0, does not requeue it.
+    completed = run_sweep(
+        tmp_path,
+        "hydra/launcher=submitit_slurm",
+        "hydra.launcher.timeout_min=1",
+        "hydra.launcher.signal_delay_s=50",
+        "hydra.sweeper.method=grid",
+        "hydra.sweeper.metric={name:loss,goal:minimize}",
+        "hydra.sweeper.max_failure_rate=1.0",
+        "x=choice(0)",
+        "sleep=120",
+        timeout=240,
+    )
+    summary = results(tmp_path)
+    assert summary["trials"]["failed"] == 1, completed.stdout[-3000:]
+    (error,) = trial_errors(tmp_path, summary["sweep_id"])
+    assert error.startswith("SlurmJobEnded: SLURM signalled the job near its time limit"), error
+    assert "hydra.launcher.max_num_timeout" in error
