@@ -9,9 +9,12 @@ own trial: a job SLURM ended is a failed trial that says how SLURM ended it.
 
 from __future__ import annotations
 
+import logging
 import re
+import subprocess
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 from hydra.core.utils import JobReturn, JobStatus
 from hydra.plugins.launcher import Launcher
@@ -20,7 +23,10 @@ from hydra.plugins.launcher import Launcher
 _STATE = re.compile(
     r"Job (?P<job>\S+) .*?has not produced any output \(state: (?P<state>[^)]*)\)", re.DOTALL
 )
+_JOB_ID = re.compile(r"\d+(_\d+)?")
 _NOT_REQUEUED = re.compile(r"Job not requeued because: (?P<why>[^\n]*)")
+
+log = logging.getLogger(__name__)
 
 
 class SlurmJobEnded(RuntimeError):
@@ -52,10 +58,17 @@ def launch_batch(
         threading.Thread(target=wait_for, args=(index,), name=f"slurm-trial-{index}", daemon=True)
         for index in range(len(batch))
     ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    submitted_before = _submitted_jobs(launcher)
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    except BaseException:
+        # Ctrl+C or SIGTERM: the sweep releases these trials (a grid point is queued again),
+        # so their jobs must not run on and record results after it
+        _cancel(sorted(_submitted_jobs(launcher) - submitted_before))
+        raise
     return [outcome for outcome in outcomes if outcome is not None]
 
 
@@ -77,6 +90,28 @@ def slurm_reason(error: BaseException) -> str:
         )
     first_line = text.strip().splitlines()[0] if text.strip() else type(error).__name__
     return f"the SLURM job failed: {first_line}"
+
+
+def _submitted_jobs(launcher: Launcher) -> set[str]:
+    """SLURM ids of the jobs submitted into this sweep's submitit folder: submitit gives each
+    job a folder named by its id (``hydra.launcher.submitit_folder``, ``%j`` by default)."""
+    folder = str(getattr(launcher, "params", {}).get("submitit_folder", ""))
+    if not folder.endswith("%j"):
+        return set()
+    root = Path(folder[: -len("%j")])
+    if not root.is_dir():
+        return set()
+    return {path.name for path in root.iterdir() if _JOB_ID.fullmatch(path.name)}
+
+
+def _cancel(job_ids: Sequence[str]) -> None:
+    if not job_ids:
+        return
+    log.warning(f"Cancelling the SLURM jobs of the trials in flight: {' '.join(job_ids)}")
+    try:
+        subprocess.run(["scancel", *job_ids], capture_output=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        log.error(f"Could not cancel SLURM jobs {' '.join(job_ids)}: {error}")
 
 
 def _explain_time_limit(result: JobReturn) -> JobReturn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -182,3 +183,40 @@ def test_a_trial_at_its_time_limit_fails_saying_so(slurm, tmp_path):
     (error,) = trial_errors(tmp_path, summary["sweep_id"])
     assert error.startswith("SlurmJobEnded: SLURM signalled the job near its time limit"), error
     assert "hydra.launcher.max_num_timeout" in error
+
+
+def test_an_interrupted_sweep_cancels_the_slurm_jobs_of_its_trials_in_flight(slurm, tmp_path):
+    sweep = subprocess.Popen(
+        sweep_command(
+            tmp_path,
+            *SLURM,
+            "hydra.sweeper.method=grid",
+            "hydra.sweeper.metric={name:loss,goal:minimize}",
+            "hydra.sweeper.n_jobs=2",
+            "x=choice(0,1)",
+            "sleep=120",
+        ),
+        cwd=tmp_path,
+        env=sweep_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_until(
+            lambda: len(list((tmp_path / "multirun").glob("*/.hydra/hydra.yaml"))) == 2,
+            120,
+            "the two trials did not start",
+        )
+        assert len(slurm.job_ids()) == 2
+        sweep.send_signal(signal.SIGTERM)  # as SLURM or a user's kill would
+        output, _ = sweep.communicate(timeout=120)
+    finally:
+        if sweep.poll() is None:
+            sweep.kill()
+            sweep.wait()
+    assert sweep.returncode != 0
+    assert "Cancelling the SLURM jobs of the trials in flight" in output, output[-3000:]
+    wait_until(lambda: not slurm.job_ids(), 60, "the trials' SLURM jobs were not cancelled")
+    summary = results(tmp_path)
+    assert summary["trials"]["failed"] == 2
