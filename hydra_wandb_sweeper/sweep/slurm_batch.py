@@ -23,6 +23,9 @@ from hydra.plugins.launcher import Launcher
 _STATE = re.compile(
     r"Job (?P<job>\S+) .*?has not produced any output \(state: (?P<state>[^)]*)\)", re.DOTALL
 )
+# what slurmstepd wrote to the job's error stream, e.g. "StepId=12.0 exceeded memory limit
+# (370884608 > 104857600), being killed"; its "*** ... CANCELLED AT ... ***" lines say no more
+_STEPD_ERROR = re.compile(r"^slurmstepd\S*: error: (?P<why>(?!\*\*\*)[^\n]+)$", re.MULTILINE)
 _JOB_ID = re.compile(r"\d+(_\d+)?")
 _NOT_REQUEUED = re.compile(r"Job not requeued because: (?P<why>[^\n]*)")
 
@@ -77,9 +80,11 @@ def slurm_reason(error: BaseException) -> str:
     text = str(error)
     state = _STATE.search(text)
     if state:
+        why = _STEPD_ERROR.search(text)
+        detail = f": {why['why'].strip()}" if why else ""
         return (
-            f"SLURM job {state['job']} ended {state['state']} before the task returned "
-            f"(its log: hydra.launcher.submitit_folder)"
+            f"SLURM job {state['job']} ended {state['state']} before the task returned"
+            f"{detail} (its log: hydra.launcher.submitit_folder)"
         )
     not_requeued = _NOT_REQUEUED.search(text)
     if not_requeued:

@@ -220,3 +220,22 @@ def test_an_interrupted_sweep_cancels_the_slurm_jobs_of_its_trials_in_flight(slu
     wait_until(lambda: not slurm.job_ids(), 60, "the trials' SLURM jobs were not cancelled")
     summary = results(tmp_path)
     assert summary["trials"]["failed"] == 2
+
+
+def test_a_trial_over_its_memory_limit_fails_with_slurms_words(slurm, tmp_path):
+    # 50 MB: less than Python with Hydra needs; SLURM kills the job's step within a second
+    run_sweep(
+        tmp_path,
+        *SLURM,
+        "+hydra.launcher.additional_parameters.mem=50M",
+        "hydra.sweeper.method=grid",
+        "hydra.sweeper.metric={name:loss,goal:minimize}",
+        "hydra.sweeper.max_failure_rate=1.0",
+        "x=choice(0)",
+        "sleep=60",
+    )
+    summary = results(tmp_path)
+    assert summary["trials"]["failed"] == 1
+    (error,) = trial_errors(tmp_path, summary["sweep_id"])
+    assert error.startswith("SlurmJobEnded: SLURM job"), error
+    assert "exceeded memory limit" in error, error

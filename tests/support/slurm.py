@@ -288,7 +288,10 @@ class SlurmCluster:
             # the scheduler looks every second: a requeued job starts again in seconds
             "SchedulerParameters=sched_interval=1,bf_interval=1",
             "SelectType=select/cons_tres",
-            "SelectTypeParameters=CR_Core",
+            # memory is a resource: --mem (hydra.launcher.mem_gb) holds, and a job that
+            # exceeds it is killed (polled every second, no cgroups needed)
+            "SelectTypeParameters=CR_Core_Memory",
+            f"DefMemPerCPU={memory // NODE_CPUS}",
             "SlurmdParameters=config_overrides",
             "AccountingStorageType=accounting_storage/slurmdbd",
             "AccountingStorageHost=localhost",
@@ -297,6 +300,7 @@ class SlurmCluster:
             f"AccountingStoragePass={self.munge_socket}",
             "JobAcctGatherType=jobacct_gather/linux",
             "JobAcctGatherFrequency=1",
+            "JobAcctGatherParams=OverMemoryKill",
             "InactiveLimit=0",
             "KillWait=5",
             "MinJobAge=5",

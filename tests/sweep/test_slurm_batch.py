@@ -28,6 +28,18 @@ def test_a_job_without_output_names_its_id_and_slurms_state():
         assert f"ended {state} before" in slurm_reason(RuntimeError(text))
 
 
+def test_slurmstepds_own_words_say_why_a_job_was_killed():
+    text = CANCELLED.replace("CANCELLED by 1000", "FAILED").replace(
+        "slurmstepd: ...",
+        "slurmstepd-node7: error: StepId=12.0 exceeded memory limit (370884608 > 104857600), "
+        "being killed\nslurmstepd-node7: error: *** STEP 12.0 ON node7 CANCELLED AT 2026 ***",
+    )
+    assert slurm_reason(RuntimeError(text)) == (
+        "SLURM job 4711 ended FAILED before the task returned: StepId=12.0 exceeded memory "
+        "limit (370884608 > 104857600), being killed (its log: hydra.launcher.submitit_folder)"
+    )
+
+
 def test_a_timeout_that_submitit_did_not_requeue_names_the_settings():
     reason = slurm_reason(RuntimeError("Job not requeued because: timed-out too many times."))
     assert reason.startswith("SLURM signalled the job near its time limit")
