@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.support.slurm import wait_until
-from tests.support.sweeper_helpers import results, sweep_env
+from tests.support.slurm import hydra_job_slurm_id, wait_until
+from tests.support.sweeper_helpers import background_sweep, results, sweep_env
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
@@ -55,24 +53,16 @@ def test_a_preempted_trial_resumes_from_its_checkpoint_as_the_same_trial(slurm, 
         f"+callbacks.probe.pause_after={PAUSE_AFTER}",
     ]
     job_dir = tmp_path / "multirun" / "0"
-    sweep = subprocess.Popen(
-        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    try:
+    with background_sweep(tmp_path, command, env) as sweep:
         wait_until(
             lambda: any(e["event"] == "waiting_for_signal" for e in probe(job_dir)),
             240,
             "the trial did not reach its pause",
             interval=0.2,
         )
-        hydra_yaml = yaml.safe_load((job_dir / ".hydra" / "hydra.yaml").read_text())
-        job_id = str(hydra_yaml["hydra"]["job"]["id"])
+        job_id = hydra_job_slurm_id(job_dir)
         slurm.run("scancel", "--signal=USR2", job_id)
         output, _ = sweep.communicate(timeout=300)
-    finally:
-        if sweep.poll() is None:
-            sweep.kill()
-            sweep.wait()
     assert sweep.returncode == 0, output[-5000:]
 
     events = probe(job_dir)

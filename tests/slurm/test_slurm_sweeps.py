@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support.slurm import wait_until
+from tests.support.slurm import hydra_job_slurm_id, wait_until
 from tests.support.sweeper_helpers import (
+    background_sweep,
     results,
     run_sweep,
     sweep_command,
@@ -101,30 +102,19 @@ def test_hyperband_stops_trials_running_as_slurm_jobs(slurm, tmp_path):
 
 def test_a_cancelled_slurm_job_is_a_failed_trial_with_slurms_reason(slurm, tmp_path):
     # Two trials in flight; the long one's job is cancelled, the short one finishes.
-    sweep = subprocess.Popen(
-        sweep_command(
-            tmp_path,
-            *SLURM,
-            "hydra.sweeper.method=grid",
-            "hydra.sweeper.metric={name:loss,goal:minimize}",
-            "hydra.sweeper.n_jobs=2",
-            "hydra.sweeper.max_failure_rate=0.5",
-            "sleep=choice(120,3)",
-        ),
-        cwd=tmp_path,
-        env=sweep_env(tmp_path),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    command = sweep_command(
+        tmp_path,
+        *SLURM,
+        "hydra.sweeper.method=grid",
+        "hydra.sweeper.metric={name:loss,goal:minimize}",
+        "hydra.sweeper.n_jobs=2",
+        "hydra.sweeper.max_failure_rate=0.5",
+        "sleep=choice(120,3)",
     )
-    try:
+    with background_sweep(tmp_path, command) as sweep:
         long_job = long_trial_job_id(tmp_path / "multirun", sleep=120)
         slurm.run("scancel", long_job)
         output, _ = sweep.communicate(timeout=180)
-    finally:
-        if sweep.poll() is None:
-            sweep.kill()
-            sweep.wait()
     assert sweep.returncode == 0, output[-4000:]
     summary = results(tmp_path)
     assert summary["trials"]["finished"] == 1
@@ -147,20 +137,19 @@ def trial_errors(tmp_path: Path, sweep_id: str) -> list[str]:
 
 
 def long_trial_job_id(sweep_dir: Path, sleep: int) -> str:
-    """The SLURM job id of the running trial whose overrides hold ``sleep=<sleep>``, read from
-    the Hydra config its job wrote when it started (``hydra.job.id`` is SLURM's job id)."""
-    found: list[str] = []
+    """The SLURM job id of the running trial whose overrides hold ``sleep=<sleep>``."""
+    found: list[Path] = []
 
     def started() -> bool:
         for hydra_yaml in sweep_dir.glob("*/.hydra/hydra.yaml"):
             overrides = yaml.safe_load((hydra_yaml.parent / "overrides.yaml").read_text())
             if f"sleep={sleep}" in overrides:
-                found.append(str(yaml.safe_load(hydra_yaml.read_text())["hydra"]["job"]["id"]))
+                found.append(hydra_yaml.parent.parent)
                 return True
         return False
 
     wait_until(started, 120, f"the trial with sleep={sleep} did not start")
-    return found[0]
+    return hydra_job_slurm_id(found[0])
 
 
 def test_a_trial_at_its_time_limit_fails_saying_so(slurm, tmp_path):
@@ -186,23 +175,16 @@ def test_a_trial_at_its_time_limit_fails_saying_so(slurm, tmp_path):
 
 
 def test_an_interrupted_sweep_cancels_the_slurm_jobs_of_its_trials_in_flight(slurm, tmp_path):
-    sweep = subprocess.Popen(
-        sweep_command(
-            tmp_path,
-            *SLURM,
-            "hydra.sweeper.method=grid",
-            "hydra.sweeper.metric={name:loss,goal:minimize}",
-            "hydra.sweeper.n_jobs=2",
-            "x=choice(0,1)",
-            "sleep=120",
-        ),
-        cwd=tmp_path,
-        env=sweep_env(tmp_path),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    command = sweep_command(
+        tmp_path,
+        *SLURM,
+        "hydra.sweeper.method=grid",
+        "hydra.sweeper.metric={name:loss,goal:minimize}",
+        "hydra.sweeper.n_jobs=2",
+        "x=choice(0,1)",
+        "sleep=120",
     )
-    try:
+    with background_sweep(tmp_path, command) as sweep:
         wait_until(
             lambda: len(list((tmp_path / "multirun").glob("*/.hydra/hydra.yaml"))) == 2,
             120,
@@ -211,10 +193,6 @@ def test_an_interrupted_sweep_cancels_the_slurm_jobs_of_its_trials_in_flight(slu
         assert len(slurm.job_ids()) == 2
         sweep.send_signal(signal.SIGTERM)  # as SLURM or a user's kill would
         output, _ = sweep.communicate(timeout=120)
-    finally:
-        if sweep.poll() is None:
-            sweep.kill()
-            sweep.wait()
     assert sweep.returncode != 0
     assert "Cancelling the SLURM jobs of the trials in flight" in output, output[-3000:]
     wait_until(lambda: not slurm.job_ids(), 60, "the trials' SLURM jobs were not cancelled")

@@ -335,3 +335,12 @@ def running_cluster(root: Path) -> Iterator[SlurmCluster]:
         yield cluster
     finally:
         cluster.stop()
+
+
+def hydra_job_slurm_id(job_dir: Path) -> str:
+    """The SLURM job id of a Hydra job that submitit started: Hydra records it as
+    ``hydra.job.id`` in the job's ``.hydra/hydra.yaml`` when the job starts."""
+    import yaml
+
+    config = yaml.safe_load((job_dir / ".hydra" / "hydra.yaml").read_text())
+    return str(config["hydra"]["job"]["id"])
