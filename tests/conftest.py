@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.slurm import SlurmCluster, missing_binaries, running_cluster
+from tests.support.slurm import SlurmCluster, missing_binaries, running_cluster, wait_until
 
 # Set before anything imports wandb: every run is offline, quiet, and never phones home.
 os.environ["WANDB_MODE"] = "offline"
@@ -51,7 +51,9 @@ def slurm_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlurmClu
 
 @pytest.fixture
 def slurm(slurm_cluster: SlurmCluster) -> Iterator[SlurmCluster]:
-    """The session's SLURM cluster, with an empty queue before and after the test."""
+    """The session's SLURM cluster, with an empty queue and an idle node before the test
+    and an empty queue after it."""
     slurm_cluster.cancel_all()
+    wait_until(lambda: slurm_cluster.node_state() == "idle", 60, "the SLURM node is not idle")
     yield slurm_cluster
     slurm_cluster.cancel_all()

@@ -53,6 +53,7 @@ def launch_batch(
             (outcome,) = launcher.launch([batch[index]], initial_job_idx + index)
         except Exception as error:
             outcomes[index] = _failed_return(batch[index], error)
+            _cancel_if_requeued(error)
         else:
             outcomes[index] = _explain_time_limit(outcome)
 
@@ -70,7 +71,10 @@ def launch_batch(
     except BaseException:
         # Ctrl+C or SIGTERM: the sweep releases these trials (a grid point is queued again),
         # so their jobs must not run on and record results after it
-        _cancel(sorted(_submitted_jobs(launcher) - submitted_before))
+        in_flight = sorted(_submitted_jobs(launcher) - submitted_before)
+        if in_flight:
+            log.warning(f"Cancelling the SLURM jobs of the trials in flight: {' '.join(in_flight)}")
+        _cancel(in_flight)
         raise
     return [outcome for outcome in outcomes if outcome is not None]
 
@@ -112,11 +116,32 @@ def _submitted_jobs(launcher: Launcher) -> set[str]:
 def _cancel(job_ids: Sequence[str]) -> None:
     if not job_ids:
         return
-    log.warning(f"Cancelling the SLURM jobs of the trials in flight: {' '.join(job_ids)}")
     try:
         subprocess.run(["scancel", *job_ids], capture_output=True, timeout=60, check=False)
     except (OSError, subprocess.TimeoutExpired) as error:
         log.error(f"Could not cancel SLURM jobs {' '.join(job_ids)}: {error}")
+
+
+def _cancel_if_requeued(error: BaseException) -> None:
+    """SLURM requeues a job that lost its node (NODE_FAIL): its trial is failed now, so that
+    job must not run it again later, unseen."""
+    state = _STATE.search(str(error))
+    if state is None:
+        return
+    job_id = state["job"]
+    try:
+        queued = subprocess.run(
+            ["squeue", "--noheader", "--format=%i", "--jobs", job_id],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        ).stdout.split()
+    except (OSError, subprocess.TimeoutExpired):
+        return
+    if job_id in queued:
+        log.warning(f"SLURM requeued job {job_id} after {state['state']}; cancelling it")
+        _cancel([job_id])
 
 
 def _explain_time_limit(result: JobReturn) -> JobReturn:

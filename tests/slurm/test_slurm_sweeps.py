@@ -141,10 +141,10 @@ def long_trial_job_id(sweep_dir: Path, sleep: int) -> str:
     found: list[Path] = []
 
     def started() -> bool:
-        for hydra_yaml in sweep_dir.glob("*/.hydra/hydra.yaml"):
-            overrides = yaml.safe_load((hydra_yaml.parent / "overrides.yaml").read_text())
-            if f"sleep={sleep}" in overrides:
-                found.append(hydra_yaml.parent.parent)
+        # Hydra writes hydra.yaml, then overrides.yaml, when the job starts
+        for overrides_yaml in sweep_dir.glob("*/.hydra/overrides.yaml"):
+            if f"sleep={sleep}" in (yaml.safe_load(overrides_yaml.read_text()) or []):
+                found.append(overrides_yaml.parent.parent)
                 return True
         return False
 
@@ -186,7 +186,7 @@ def test_an_interrupted_sweep_cancels_the_slurm_jobs_of_its_trials_in_flight(slu
     )
     with background_sweep(tmp_path, command) as sweep:
         wait_until(
-            lambda: len(list((tmp_path / "multirun").glob("*/.hydra/hydra.yaml"))) == 2,
+            lambda: len(list((tmp_path / "multirun").glob("*/.hydra/overrides.yaml"))) == 2,
             120,
             "the two trials did not start",
         )
@@ -217,3 +217,25 @@ def test_a_trial_over_its_memory_limit_fails_with_slurms_words(slurm, tmp_path):
     (error,) = trial_errors(tmp_path, summary["sweep_id"])
     assert error.startswith("SlurmJobEnded: SLURM job"), error
     assert "exceeded memory limit" in error, error
+
+
+def test_a_node_failure_is_a_failed_trial_and_slurms_requeue_is_cancelled(slurm, tmp_path):
+    command = sweep_command(
+        tmp_path,
+        *SLURM,
+        "hydra.sweeper.method=grid",
+        "hydra.sweeper.metric={name:loss,goal:minimize}",
+        "hydra.sweeper.max_failure_rate=1.0",
+        "x=choice(0)",
+        "sleep=60",
+    )
+    with background_sweep(tmp_path, command) as sweep:
+        job_id = long_trial_job_id(tmp_path / "multirun", sleep=60)
+        # the node goes down under the job; it comes back by itself (ReturnToService=2)
+        slurm.run("scontrol", "update", f"nodename={slurm.hostname}", "state=down", "reason=test")
+        output, _ = sweep.communicate(timeout=180)
+    assert sweep.returncode == 0, output[-3000:]
+    (error,) = trial_errors(tmp_path, results(tmp_path)["sweep_id"])
+    assert error.startswith(f"SlurmJobEnded: SLURM job {job_id} ended NODE_FAIL"), error
+    assert f"SLURM requeued job {job_id} after NODE_FAIL; cancelling it" in output
+    assert job_id not in slurm.job_ids(), "the trial does not run again unseen"
