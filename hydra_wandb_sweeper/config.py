@@ -1,10 +1,16 @@
 """The ``hydra.sweeper`` config of ``hydra/sweeper=wandb`` (registered by the plugin shim).
 
 W&B's own sweep fields come first, so that an existing ``sweep.yaml`` can be pasted under
-``hydra.sweeper``; the plugin's own fields follow. Nested W&B structures (``metric``,
-``parameters``, ``early_terminate``) are typed ``Any`` on purpose: they are validated by
-:mod:`hydra_wandb_sweeper.searchspace.space` and :mod:`hydra_wandb_sweeper.sweep.settings`, whose errors name the
-key, the bad value and what was expected.
+``hydra.sweeper``; the plugin's own fields follow. ``metric`` and ``early_terminate`` are
+typed, so each of their fields can be set on the command line
+(``hydra.sweeper.metric.name=val/acc``) and ``--cfg hydra`` lists them; ``parameters`` is
+free-form. Values are checked by :mod:`hydra_wandb_sweeper.sweep.settings` and
+:mod:`hydra_wandb_sweeper.searchspace`, whose errors name the key, the bad value and what was
+expected.
+
+The node Hydra composes is open (not in struct mode): an unknown key such as
+``hydra.sweeper.run_caps`` then reaches the sweeper, which names the nearest valid key,
+instead of Hydra's generic "Key 'run_caps' is not in struct".
 """
 
 from __future__ import annotations
@@ -12,22 +18,63 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from omegaconf import DictConfig, OmegaConf
+
 SHIM_TARGET = "hydra_plugins.wandb_sweeper.wandb_sweeper.WandbSweeper"
+MACROS_CALLBACK_TARGET = "hydra_wandb_sweeper.sweep.command_macros.EscapeCommandMacros"
+MACROS_CALLBACK_GROUP = "hydra/sweeper_callbacks"
+MACROS_CALLBACK_NAME = "wandb"
+# absolute: where Hydra looks for callbacks
+MACROS_CALLBACK_PACKAGE = "hydra.callbacks.wandb_sweeper_command_macros"
+
+
+@dataclass
+class MetricConf:
+    # the metric to optimize: a key of the dict the task returns (or the float it returns)
+    name: str | None = None
+    # minimize | maximize (W&B's default: minimize)
+    goal: str | None = None
+    # the sweep ends once a trial reaches this value
+    target: float | None = None
+    # W&B's value for runs that did not log the metric: latest | best | worst
+    impute: str | None = None
+    # W&B's value for running runs: latest | best | worst | false
+    impute_while_running: Any = None
+
+
+@dataclass
+class EarlyTerminateConf:
+    # hyperband (W&B's only type); unset: no early termination
+    type: str | None = None
+    # first bracket, in reported iterations (validation epochs)
+    min_iter: int | None = None
+    # with s: brackets counted down from max_iter, instead of min_iter
+    max_iter: int | None = None
+    # number of brackets below max_iter
+    s: int | None = None
+    # keep the top 1/eta of the trials at each bracket (W&B's default: 3)
+    eta: int | None = None
+    # W&B's stricter hyperband variant
+    strict: bool | None = None
 
 
 @dataclass
 class WandbSweeperConf:
     _target_: str = SHIM_TARGET
+    # the settings reach the sweeper as Hydra resolved them, once: W&B's command macros,
+    # escaped beforehand, must not be resolved a second time
+    _recursive_: bool = False
 
     # --- W&B sweep fields -------------------------------------------------------------
-    # grid | random | bayes
-    method: str = "random"
-    # {name, goal: minimize|maximize, target}; the task returns a float or a dict holding `name`
-    metric: Any | None = None
+    # grid | random | bayes (None: grid when every parameter is discrete and no metric is
+    # set, else random)
+    method: str | None = None
+    # what the sweep optimizes; a null or empty metric: none
+    metric: MetricConf | None = field(default_factory=MetricConf)
     # search space: W&B parameter dicts or Hydra sweep strings, keyed by Hydra override keys
     parameters: dict[str, Any] = field(default_factory=dict)
-    # {type: hyperband, min_iter | (max_iter and s), eta, strict}
-    early_terminate: Any | None = None
+    # stop poor trials early; a null or empty early_terminate: never
+    early_terminate: EarlyTerminateConf | None = field(default_factory=EarlyTerminateConf)
     # total trials in the sweep, over every process that joins it
     run_cap: int | None = None
     # sweep display name and description
@@ -36,6 +83,9 @@ class WandbSweeperConf:
     # W&B project and entity of the runs and of the cloud sweep
     project: str | None = None
     entity: str | None = None
+    # what W&B's CLI agent runs (kept for the cloud engine); this sweeper runs the Hydra app
+    program: str | None = None
+    command: list[Any] | None = None
 
     # --- plugin fields ----------------------------------------------------------------
     # local: embedded Optuna engine, offline, no account | wandb: a sweep on a W&B server
@@ -46,6 +96,8 @@ class WandbSweeperConf:
     count: int | None = None
     # trials per launcher batch (None: the launcher's own n_jobs, else 1)
     n_jobs: int | None = None
+    # Hydra's basic sweeper's name for n_jobs, so that its configs keep working
+    max_batch_size: int | None = None
     # fraction of finished trials that may fail before the sweep stops (0: none, like Optuna's sweeper)
     max_failure_rate: float = 0.0
     # local engine storage: a journal file path, or an Optuna storage URL
@@ -57,3 +109,18 @@ class WandbSweeperConf:
     bayes_sampler: str = "gp"
     # random trials before the bayes sampler fits its model (Optuna's n_startup_trials)
     bayes_startup_trials: int = 10
+
+
+def sweeper_config_node() -> DictConfig:
+    """``WandbSweeperConf`` as the open node the plugin stores (see the module docstring)."""
+    node = OmegaConf.structured(WandbSweeperConf)
+    for sub_node in (node, node.metric, node.early_terminate):
+        OmegaConf.set_struct(sub_node, False)
+    # W&B's command macros must be escaped before Hydra resolves this node (see
+    # hydra_wandb_sweeper.sweep.command_macros): a callback does it, brought in here
+    node.defaults = [{f"/{MACROS_CALLBACK_GROUP}": MACROS_CALLBACK_NAME}, "_self_"]
+    return node
+
+
+def macros_callback_node() -> DictConfig:
+    return OmegaConf.create({"_target_": MACROS_CALLBACK_TARGET})

@@ -28,6 +28,33 @@ def repo_root() -> Path:
     return REPO_ROOT
 
 
+# What a sweep or a training run leaves in its launch folder (down to one job's folder);
+# tests launch in tmp_path.
+_LAUNCH_LEFTOVERS = {".wandb-sweeps": "*", "multirun": "*/*/*/*", "outputs": "*/*/*", "wandb": "*"}
+
+
+def _leftovers() -> dict[str, int]:
+    found = {}
+    for name, pattern in _LAUNCH_LEFTOVERS.items():
+        path = REPO_ROOT / name
+        if path.exists():
+            found[name] = sum(1 for _ in path.glob(pattern))
+    journal = REPO_ROOT / ".wandb-sweeps" / "journal.log"
+    if journal.exists():
+        found["journal.log bytes"] = journal.stat().st_size
+    return found
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_checkout_clean():
+    """Fails a test that writes sweep state or job outputs into the checkout: run sweeps with
+    ``cwd=tmp_path`` (or set ``hydra.sweeper.storage`` and ``hydra.sweep.dir`` there)."""
+    before = _leftovers()
+    yield
+    after = _leftovers()
+    assert after == before, f"this test wrote into the checkout {REPO_ROOT}: {before} -> {after}"
+
+
 @pytest.fixture(scope="session")
 def slurm_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlurmCluster]:
     """A one-node SLURM cluster for the whole test session (tests marked ``slurm``).

@@ -21,6 +21,8 @@ from trainapp.module import STAGES, Classifier
 
 # In-memory datasets need no loader workers; Lightning's advice to add some is noise here.
 warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
+# Lightning notices srun on any machine with SLURM installed, even when no job runs under it.
+warnings.filterwarnings("ignore", message=r"The `srun` command is available on your system")
 # Lightning 2.6 calls a torch API that torch 2.13 deprecates; harmless, and not ours to fix.
 warnings.filterwarnings(
     "ignore", message=r"`isinstance\(treespec, LeafSpec\)`", category=FutureWarning

@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING, Any
 from hydra.core.config_store import ConfigStore
 from hydra.plugins.sweeper import Sweeper
 
-from hydra_wandb_sweeper.config import WandbSweeperConf
+from hydra_wandb_sweeper.config import (
+    MACROS_CALLBACK_GROUP,
+    MACROS_CALLBACK_NAME,
+    MACROS_CALLBACK_PACKAGE,
+    macros_callback_node,
+    sweeper_config_node,
+)
 
 if TYPE_CHECKING:
     from hydra.types import HydraContext, TaskFunction
@@ -20,7 +26,14 @@ if TYPE_CHECKING:
     from hydra_wandb_sweeper.sweep.loop import SweepLoop
 
 ConfigStore.instance().store(
-    group="hydra/sweeper", name="wandb", node=WandbSweeperConf, provider="hydra-wandb-sweeper"
+    group="hydra/sweeper", name="wandb", node=sweeper_config_node(), provider="hydra-wandb-sweeper"
+)
+ConfigStore.instance().store(
+    group=MACROS_CALLBACK_GROUP,
+    name=MACROS_CALLBACK_NAME,
+    node=macros_callback_node(),
+    package=MACROS_CALLBACK_PACKAGE,
+    provider="hydra-wandb-sweeper",
 )
 
 

@@ -51,6 +51,8 @@ class TrialRecord:
     error: str | None = None
     # the task overrides Hydra applied to the trial's job, as its job recorded them
     overrides: tuple[str, ...] | None = None
+    # how many times the job reported its metric for early termination (None: unknown)
+    reports: int | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,9 @@ class Engine(Protocol):
         """Every trial of the sweep, from every process, by number."""
 
     def job_environment(self, trial: Trial) -> dict[str, str]:
-        """Extra environment for the trial's job, so that it can report to this engine."""
+        """Extra environment for the trial's job, so that it can report to this engine.
+
+        This is also where an engine whose sweep exists on the W&B server binds the run to
+        it (``WANDB_SWEEP_ID``); an engine whose sweep the server does not know must not."""
 
     def close(self) -> None: ...

@@ -1,14 +1,22 @@
-"""How a Hydra job becomes a W&B sweep run: W&B's own environment binding, per job.
+"""How a Hydra job becomes a trial's W&B run: W&B's own environment binding, per job.
 
-With ``WANDB_SWEEP_ID``, ``WANDB_RUN_ID`` and ``WANDB_SWEEP_PARAM_PATH`` set, ``wandb.init()``
-(offline or online, and so an unmodified ``WandbLogger``) joins the sweep run by itself and
-shows the sweep values in ``wandb.config``. Hydra gives each job its own environment through
-``hydra.job.env_set``, which is restored after the job, so serial in-process jobs and
-worker processes (joblib, submitit) are bound the same way.
+With ``WANDB_RUN_ID`` and ``WANDB_SWEEP_PARAM_PATH`` set, ``wandb.init()`` (offline or
+online, and so an unmodified ``WandbLogger``) opens the trial's run and locks the trial's
+values in ``wandb.config``. The runs of one sweep share a group and a tag. ``WANDB_SWEEP_ID``
+is set only by an engine whose sweep exists on the W&B server (its ``job_environment``): a
+run bound to a sweep the server has never seen is refused by W&B (``wandb sync``: 404), and
+inside a sweep W&B ignores the app's own ``project``.
+
+The environment travels with the task (:class:`TrialTask`), keyed by Hydra's job number,
+so that the job's override list (logged by the launcher, kept in ``.hydra/overrides.yaml``)
+holds the trial's values and nothing else. Serial in-process jobs and worker processes
+(joblib, submitit: the task is pickled with each launch) are bound the same way.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -17,8 +25,10 @@ from typing import Any
 import yaml
 
 from hydra_wandb_sweeper.engine.base import Engine, Trial
-from hydra_wandb_sweeper.searchspace.overrides import override
 from hydra_wandb_sweeper.searchspace.space import SearchSpace
+
+# wandb's console settings: set for the jobs unless the user chose any of them
+_WANDB_CONSOLE = ("WANDB_SILENT", "WANDB_QUIET", "WANDB_SHOW_INFO", "WANDB_SHOW_WARNINGS")
 
 
 def write_param_file(path: Path, values: Mapping[str, Any]) -> None:
@@ -37,56 +47,74 @@ def trial_environment(
     project: str | None = None,
     entity: str | None = None,
 ) -> dict[str, str]:
-    """The environment that binds the trial's job to its W&B sweep run and to the engine."""
+    """The environment that makes the trial's job its W&B run and links it to the engine."""
     path = params_dir / f"config-{trial.run_id}.yaml"
     names = {param.key: param.wandb_name for param in space.parameters}
     write_param_file(path, {names[key]: value for key, value in trial.params.items()})
-    environment = {
-        "WANDB_SWEEP_ID": engine.sweep_id,
-        "WANDB_RUN_ID": trial.run_id,
-        "WANDB_SWEEP_PARAM_PATH": str(path),
+    environment = {"WANDB_RUN_ID": trial.run_id, "WANDB_SWEEP_PARAM_PATH": str(path)}
+    # defaults that a user's own setting wins over (an app's wandb.init arguments win too)
+    grouping = {
+        "WANDB_RUN_GROUP": f"sweep-{engine.sweep_id}",
+        "WANDB_TAGS": f"sweep-{engine.sweep_id}",
+        "WANDB_JOB_TYPE": "sweep",
     }
-    if project:
+    environment.update({name: v for name, v in grouping.items() if name not in os.environ})
+    if project:  # the sweep's project, for apps that do not name one in wandb.init
         environment["WANDB_PROJECT"] = project
     if entity:
         environment["WANDB_ENTITY"] = entity
+    environment.update(quiet_wandb_console())
     environment.update(engine.job_environment(trial))
     return environment
 
 
-def env_set_overrides(environment: Mapping[str, str]) -> list[str]:
-    return [override(f"++hydra.job.env_set.{name}", value) for name, value in environment.items()]
+def quiet_wandb_console() -> dict[str, str]:
+    """wandb's info and warning lines (run banner, history, a warning per locked config key)
+    go to the run's debug log instead of the console, unless the user set wandb's console
+    settings or runs the sweeper at debug level (``hydra.verbose=hydra_wandb_sweeper``).
+    wandb's errors still show."""
+    if any(name in os.environ for name in _WANDB_CONSOLE):
+        return {}
+    if logging.getLogger("hydra_wandb_sweeper").isEnabledFor(logging.DEBUG):
+        return {}
+    return {"WANDB_SHOW_INFO": "false", "WANDB_SHOW_WARNINGS": "false"}
 
 
 class TrialTask:
-    """The task as each trial runs it: W&B's process-wide setup reset first, the result kept.
+    """The task as each trial runs it: its environment set, W&B's process-wide setup reset,
+    the result kept.
 
-    ``wandb.setup()`` reads the sweep binding (run id, parameter file) from the environment
-    once per process, so a second job in the same process (the basic launcher, or a reused
-    joblib worker) would join the first job's run. W&B's own agent resets it with
-    ``wandb.teardown()`` before each run; so does this wrapper. It pickles, so worker
-    processes get it too.
+    ``environments`` maps Hydra's job number (``hydra.job.num``, set by every launcher) to
+    the job's environment; the sweep loop fills it before each launch. ``wandb.setup()``
+    reads the run binding from the environment once per process, so a second job in the
+    same process (the basic launcher, or a reused joblib worker) would join the first job's
+    run: W&B's own agent resets it with ``wandb.teardown()`` before each run, and so does
+    this wrapper. It pickles, so worker processes get it too.
     """
 
     def __init__(self, task_function: Callable[[Any], Any]) -> None:
         self.task_function = task_function
+        self.environments: dict[int, dict[str, str]] = {}
 
     def __call__(self, config: Any) -> Any:
-        wandb = sys.modules.get("wandb")  # a job that never imported wandb needs nothing
-        if wandb is not None:
-            wandb.teardown()
-        from hydra_wandb_sweeper.job.preemption import preemption_guard, restart_environment
+        from hydra.core.hydra_config import HydraConfig
+        from hydra.core.utils import env_override
 
-        # on SLURM: checkpoint before a requeue, and a requeued job resumes its W&B run
-        with restart_environment(), preemption_guard():
-            returned = self.task_function(config)
-        # Kept in the engine at once, so that a launcher failure after this job finished
-        # (a sibling worker killed, a cluster error) does not lose the result.
-        from hydra_wandb_sweeper.job.reporting import current_trial
+        hydra_config = HydraConfig.get()
+        with env_override(self.environments.get(int(hydra_config.job.num), {})):
+            wandb = sys.modules.get("wandb")  # a job that never imported wandb needs nothing
+            if wandb is not None:
+                wandb.teardown()
+            from hydra_wandb_sweeper.job.preemption import preemption_guard, restart_environment
 
-        trial = current_trial()
-        if trial is not None:
-            from hydra.core.hydra_config import HydraConfig
+            # on SLURM: checkpoint before a requeue, and a requeued job resumes its W&B run
+            with restart_environment(), preemption_guard():
+                returned = self.task_function(config)
+            # Kept in the engine at once, so that a launcher failure after this job finished
+            # (a sibling worker killed, a cluster error) does not lose the result.
+            from hydra_wandb_sweeper.job.reporting import current_trial
 
-            trial.record_result(returned, list(HydraConfig.get().overrides.task))
-        return returned
+            trial = current_trial()
+            if trial is not None:
+                trial.record_result(returned, list(hydra_config.overrides.task))
+            return returned

@@ -32,7 +32,8 @@ class LocalTrialReporter:
         self.trial_number = trial_number
         self.metric = metric
         self.last_step: int | None = None
-        self.stopped = False
+        self.stopped = False  # decided by the pruner; it stays stopped
+        self.stopped_at: int | None = None  # the step recorded as where it stopped
 
     @functools.cached_property
     def _storage(self) -> Any:
@@ -70,15 +71,29 @@ class LocalTrialReporter:
         self._trial.report(float(value), step)
         self.last_step = step
 
-    def should_stop(self) -> bool:
-        if self.stopped:
-            return True
-        if not self._early_terminate or self.last_step is None:
-            return False
-        if self._trial.should_prune():
-            self.stopped = True
-            self._storage.set_trial_user_attr(self._trial_id, STOPPED_ATTR, self.last_step)
+    @property
+    def can_stop(self) -> bool:
+        """Whether the sweep has early termination at all."""
+        return bool(self._early_terminate)
+
+    def pruned(self) -> bool:
+        """Whether early termination stops this trial (asked after each report; once it says
+        stop, it stays stopped). Nothing is recorded: see :meth:`record_stop`."""
+        if not self.stopped and self._early_terminate and self.last_step is not None:
+            self.stopped = bool(self._trial.should_prune())
         return self.stopped
+
+    def record_stop(self) -> None:
+        """Record that the task ends here, at the last step reported."""
+        if self.stopped_at != self.last_step:
+            self.stopped_at = self.last_step
+            self._storage.set_trial_user_attr(self._trial_id, STOPPED_ATTR, self.last_step)
+
+    def should_stop(self) -> bool:
+        if not self.pruned():
+            return False
+        self.record_stop()
+        return True
 
     def record_result(self, returned: Any, overrides: list[str]) -> None:
         from hydra_wandb_sweeper.engine.outcome import storable_result
@@ -123,11 +138,11 @@ def should_stop() -> bool:
     trial = current_trial()
     if trial is None or not trial.should_stop():
         return False
-    _note_in_wandb_summary(trial)
+    note_in_wandb_summary(trial)
     return True
 
 
-def _note_in_wandb_summary(trial: LocalTrialReporter) -> None:
+def note_in_wandb_summary(trial: LocalTrialReporter) -> None:
     wandb = sys.modules.get("wandb")  # only if the task uses W&B: never import it here
     run = getattr(wandb, "run", None) if wandb is not None else None
     if run is not None:

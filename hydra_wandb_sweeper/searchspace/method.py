@@ -44,6 +44,22 @@ def validate_method(space: SearchSpace, method: Any, metric: Any, early_terminat
             grid_values(parameter.spec, parameter.origin or parameter.key)
 
 
+def choose_method_name(space: SearchSpace, metric: Any) -> str:
+    """The method of a sweep that names none: grid when every parameter is discrete and
+    nothing is optimized (what ``-m a=1,2`` means with Hydra's basic sweeper), else random.
+    No parameters at all is a grid of one job, as the basic sweeper runs."""
+    if not space.parameters:
+        return "grid"
+    if metric is not None:
+        return "random"
+    try:
+        for parameter in space.parameters:
+            grid_values(parameter.spec, parameter.origin or parameter.key)
+    except SweepConfigError:
+        return "random"
+    return "grid"
+
+
 def _check_method(method: Any) -> None:
     if method not in METHODS:
         raise SweepConfigError(

@@ -32,6 +32,7 @@ from hydra_wandb_sweeper.errors import SweepConfigError
 from hydra_wandb_sweeper.searchspace import distributions
 from hydra_wandb_sweeper.searchspace.distributions import spec_from_wandb_dict
 from hydra_wandb_sweeper.searchspace.hydra_grammar import (
+    GroupOptions,
     is_hydra_key,
     parse_override,
     wandb_dict_from_override,
@@ -60,12 +61,16 @@ class Parameter:
     spec: Mapping[str, Any]
     # Where the spec was written (a config path or a command-line override), for errors.
     origin: str = field(default="", compare=False)
+    # Index of its command-line override (-1: from the config), to keep the user's order.
+    position: int = field(default=-1, compare=False)
 
 
 @dataclass(frozen=True)
 class SearchSpace:
     parameters: tuple[Parameter, ...]
     fixed_overrides: tuple[str, ...] = ()
+    # index of each fixed override on the command line (empty: after the parameters)
+    fixed_positions: tuple[int, ...] = ()
 
     def by_key(self) -> dict[str, Parameter]:
         return {p.key: p for p in self.parameters}
@@ -90,14 +95,28 @@ class SearchSpace:
             )
         return [override(p.key, values[p.key]) for p in self.parameters]
 
+    def job_overrides(self, values: Mapping[str, Any]) -> list[str]:
+        """A trial's whole override list: configured parameters, then the command line's
+        sweeps and fixed values in the order they were written, as Hydra's basic sweeper keeps."""
+        positions = self.fixed_positions or (len(self.parameters),) * len(self.fixed_overrides)
+        entries = [
+            *zip((p.position for p in self.parameters), self.to_overrides(values), strict=True),
+            *zip(positions, self.fixed_overrides, strict=True),
+        ]
+        return [line for _, line in sorted(entries, key=lambda entry: entry[0])]
+
 
 def build_search_space(
     config_parameters: Mapping[str, Any] | None,
     arguments: Sequence[str],
     *,
     where: str = "hydra.sweeper.parameters",
+    group_options: GroupOptions | None = None,
 ) -> SearchSpace:
-    """Merge the configured parameters and the command-line overrides into one space."""
+    """Merge the configured parameters and the command-line overrides into one space.
+
+    ``group_options`` lists a config group's options, for ``glob(...)`` sweeps.
+    """
     parameters: dict[_ParameterId, Parameter] = {}
     for key, raw in _flatten_parameters(plain(config_parameters) or {}, where):
         origin = f"{where}.{key}"
@@ -108,26 +127,33 @@ def build_search_space(
                 origin,
                 f"'{key}' and '{parameters[parameter_id].key}' are the same Hydra key; keep one",
             )
-        parameters[parameter_id] = _parameter(key, canonical_spec(key, raw, where=where), origin)
+        spec = canonical_spec(key, raw, where=where, group_options=group_options)
+        parameters[parameter_id] = _parameter(key, spec, origin)
 
-    fixed: list[tuple[_ParameterId, str]] = []
-    for line in arguments:
+    fixed: list[tuple[_ParameterId, str, int]] = []
+    for position, line in enumerate(arguments):
         parsed = parse_override(line, line)
         parameter_id = _identity(parsed)
-        fixed = [(other, text) for other, text in fixed if other != parameter_id]
+        fixed = [entry for entry in fixed if entry[0] != parameter_id]
         if parsed.is_sweep_override() and not parsed.is_delete():
             _reject_hydra_key(parsed, line)
-            spec = spec_from_wandb_dict(wandb_dict_from_override(parsed, line), line)
-            parameters[parameter_id] = _parameter(parsed.get_key_element(), spec, line)
+            spec = spec_from_wandb_dict(wandb_dict_from_override(parsed, line, group_options), line)
+            parameters[parameter_id] = _parameter(parsed.get_key_element(), spec, line, position)
         else:
             parameters.pop(parameter_id, None)
-            fixed.append((parameter_id, line))
+            fixed.append((parameter_id, line, position))
 
     _check_unique_wandb_names(parameters.values())
-    return SearchSpace(tuple(parameters.values()), tuple(text for _, text in fixed))
+    return SearchSpace(
+        tuple(parameters.values()),
+        tuple(text for _, text, _ in fixed),
+        tuple(position for _, _, position in fixed),
+    )
 
 
-def canonical_spec(key: str, raw: Any, *, where: str) -> dict[str, Any]:
+def canonical_spec(
+    key: str, raw: Any, *, where: str, group_options: GroupOptions | None = None
+) -> dict[str, Any]:
     """One parameter (a W&B dict, a Hydra sweep string or a plain value) → canonical spec."""
     origin = f"{where}.{key}" if where else key
     _parse_config_key(key, origin)
@@ -136,7 +162,7 @@ def canonical_spec(key: str, raw: Any, *, where: str) -> dict[str, Any]:
         return spec_from_wandb_dict(raw, origin)
     if isinstance(raw, str):
         parsed = parse_override(f"{key}={raw}", origin)
-        return spec_from_wandb_dict(wandb_dict_from_override(parsed, origin), origin)
+        return spec_from_wandb_dict(wandb_dict_from_override(parsed, origin, group_options), origin)
     if raw is None or isinstance(raw, (bool, int, float)):
         return spec_from_wandb_dict({"value": raw}, origin)
     raise SweepConfigError(
@@ -163,12 +189,12 @@ def wandb_name_for(key: str) -> str:
     return name
 
 
-def _parameter(key: str, spec: dict[str, Any], origin: str) -> Parameter:
+def _parameter(key: str, spec: dict[str, Any], origin: str, position: int = -1) -> Parameter:
     try:
         wandb_name = wandb_name_for(key)
     except SweepConfigError as error:
         raise SweepConfigError(origin, error.message) from None
-    return Parameter(key=key, wandb_name=wandb_name, spec=spec, origin=origin)
+    return Parameter(key=key, wandb_name=wandb_name, spec=spec, origin=origin, position=position)
 
 
 def plain(raw: Any) -> Any:

@@ -13,10 +13,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from hydra.errors import HydraException
-from omegaconf import DictConfig
+from omegaconf import AnyNode, DictConfig, OmegaConf, ValueNode
 from omegaconf.errors import OmegaConfBaseException
 
 from hydra_wandb_sweeper.errors import SweepConfigError
+from hydra_wandb_sweeper.searchspace.overrides import override
 from hydra_wandb_sweeper.searchspace.space import Parameter, SearchSpace
 
 _WHERE = "hydra.sweeper.parameters"
@@ -52,30 +53,48 @@ def check_against_config(config_loader: Any, config: DictConfig, space: SearchSp
             groups.add(param.key)
     examples = {param.key: example_value(param.spec) for param in space.parameters}
     try:
-        config_loader.load_sweep_config(config, _overrides(space, examples))
+        composed = config_loader.load_sweep_config(config, space.job_overrides(examples))
     except (HydraException, OmegaConfBaseException) as error:
         raise _explain(config_loader, config, space, examples, error) from error
-    # the other listed values must compose too (a string where a typed config holds an int);
-    # one value per type is enough, but every string, as an enum field takes only some
+    # The other listed values must fit too (a string where a typed config holds an int, an
+    # enum field that takes only some strings). A typed leaf checks each value in place;
+    # anything else is composed once per type of value. Composing costs time in proportion
+    # to the whole space, so composing once per value would grow with its square.
     for param in space.parameters:
         if param.key in groups:
             continue
+        leaf = _value_node(composed, param.key)
         values = param.spec.get("values", [])
         probed = {type(values[0])} if values else set()
         for value in values[1:]:
-            if type(value) in probed and not isinstance(value, str):
-                continue
-            probed.add(type(value))
-            try:
-                config_loader.load_sweep_config(
-                    config, _overrides(space, {**examples, param.key: value})
-                )
-            except (HydraException, OmegaConfBaseException) as error:
-                raise _cannot_compose(param, value, error) from error
+            if leaf is not None:
+                _check_leaf_value(leaf, param, value)
+            elif type(value) not in probed:
+                probed.add(type(value))
+                try:
+                    config_loader.load_sweep_config(
+                        config, space.job_overrides({**examples, param.key: value})
+                    )
+                except (HydraException, OmegaConfBaseException) as error:
+                    raise _cannot_compose(param, value, error) from error
 
 
-def _overrides(space: SearchSpace, values: Mapping[str, Any]) -> list[str]:
-    return [*space.fixed_overrides, *space.to_overrides(values)]
+def _value_node(composed: DictConfig, key: str) -> ValueNode | None:
+    """The typed leaf node a dotted key names in the composed config, if it is one."""
+    parent_key, _, name = key.lstrip("+").rpartition(".")
+    try:
+        parent = OmegaConf.select(composed, parent_key) if parent_key else composed
+        node = parent._get_node(name) if isinstance(parent, DictConfig) else None
+    except OmegaConfBaseException:
+        return None
+    return node if isinstance(node, ValueNode) and not isinstance(node, AnyNode) else None
+
+
+def _check_leaf_value(leaf: ValueNode, param: Parameter, value: Any) -> None:
+    try:
+        leaf.validate_and_convert(value)
+    except OmegaConfBaseException as error:
+        raise _cannot_compose(param, value, error) from None
 
 
 def _check_group_values(param: Parameter, options: list[str]) -> None:
@@ -104,14 +123,29 @@ def _explain(
     examples: Mapping[str, Any],
     error: Exception,
 ) -> SweepConfigError:
-    """Find the parameter that breaks composition and say how to fix it."""
+    """Find the override that breaks composition (a fixed one, or a parameter) and say so."""
+    fixed = list(space.fixed_overrides)
+    try:
+        config_loader.load_sweep_config(config, fixed)
+    except (HydraException, OmegaConfBaseException) as fixed_error:
+        return _fixed_overrides_error(fixed, fixed_error)
     for param in space.parameters:
-        probe = [*space.fixed_overrides, *space.to_overrides({param.key: examples[param.key]})]
+        probe = [*fixed, override(param.key, examples[param.key])]
         try:
             config_loader.load_sweep_config(config, probe)
         except (HydraException, OmegaConfBaseException) as param_error:
             return _cannot_compose(param, examples[param.key], param_error)
-    return SweepConfigError("command line", f"the config cannot be composed: {error}")
+    return _fixed_overrides_error(fixed, error)
+
+
+def _fixed_overrides_error(fixed: list[str], error: Exception) -> SweepConfigError:
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    hint = next((line for line in lines[1:] if line.startswith("To append")), "")
+    return SweepConfigError(
+        "command line",
+        f"the config cannot be composed with {' '.join(fixed) or 'no overrides'}: "
+        f"{lines[0] if lines else error!r}{' ' + hint if hint else ''}",
+    )
 
 
 def _cannot_compose(param: Parameter, value: Any, error: Exception) -> SweepConfigError:

@@ -1,28 +1,111 @@
-"""The commands the sweeper prints: join or resume the sweep, re-run a trial."""
+"""The commands the sweeper prints: join or resume the sweep, re-run a trial.
+
+Each is this process's own command line made to work when pasted anywhere: it starts in the
+launch folder (relative paths in the overrides, ``--config-dir`` and ``hydra.sweep.dir`` mean
+what they meant), with the interpreter that ran the sweep and the script's absolute path,
+and keeps Hydra's ``--config-path``, ``--config-name`` and ``--config-dir``.
+"""
 
 from __future__ import annotations
 
+import argparse
+import os
 import shlex
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
 
-_SWEEP_ID = "hydra.sweeper.sweep_id="
-_STORAGE = "hydra.sweeper.storage="
+from omegaconf import DictConfig, OmegaConf
 
-
-def program() -> str:
-    return sys.argv[0] if sys.argv and sys.argv[0] else "train.py"
-
-
-def join_command(sweep_id: str, storage: str) -> str:
-    """This process's command line, pointed at the sweep and its storage, so that it joins
-    from any folder (and any machine that sees the same storage)."""
-    args = [arg for arg in sys.argv[1:] if not arg.startswith((_SWEEP_ID, _STORAGE))]
-    if "-m" not in args and "--multirun" not in args:
-        args.insert(0, "-m")
-    return shlex.join(["python", program(), *args, _SWEEP_ID + sweep_id, _STORAGE + storage])
+_SWEEP_ID = "hydra.sweeper.sweep_id"
+_STORAGE = "hydra.sweeper.storage"
+_COUNT = "hydra.sweeper.count"
+# Hydra overrides that shape a sweep, not a single run: a re-run leaves them out.
+_SWEEP_ONLY = ("hydra.sweeper", "hydra/sweeper", "hydra.launcher", "hydra/launcher", "hydra.sweep.")
 
 
-def rerun_command(overrides: Sequence[str]) -> str:
-    """A single run (no -m) with a trial's overrides."""
-    return shlex.join(["python", program(), *overrides])
+@dataclass(frozen=True)
+class CommandLine:
+    """How this process was started, in the parts the printed commands reuse."""
+
+    launch_dir: str
+    program: tuple[str, ...]  # interpreter and script (or ``-m module``)
+    flags: tuple[str, ...]  # Hydra's --config-path, --config-name, --config-dir
+    overrides: tuple[str, ...]  # the command line's overrides, as typed
+    run_overrides: tuple[str, ...]  # Hydra overrides a single re-run keeps
+
+    def join(self, sweep_id: str, storage: str, count: int | None = None) -> str:
+        """Joins (or resumes) the sweep; ``count`` replaces the command line's count."""
+        replaced = (_SWEEP_ID, _STORAGE) if count is None else (_SWEEP_ID, _STORAGE, _COUNT)
+        kept = [arg for arg in self.overrides if _key(arg) not in replaced]
+        extra = [f"{_SWEEP_ID}={sweep_id}", f"{_STORAGE}={storage}"]
+        if count is not None:
+            extra.append(f"{_COUNT}={count}")
+        return self._shell([*self.flags, "-m", *kept, *extra])
+
+    def rerun(self, overrides: Sequence[str]) -> str:
+        """A single run with a trial's overrides (never a sweep, whatever ``hydra.mode`` says)."""
+        return self._shell([*self.flags, *self.run_overrides, *overrides])
+
+    def _shell(self, arguments: Sequence[str]) -> str:
+        command = shlex.join([*self.program, *arguments])
+        return f"cd {shlex.quote(self.launch_dir)} && {command}"
+
+
+def this_command_line(config: DictConfig) -> CommandLine:
+    args = _hydra_arguments(sys.argv[1:])
+    launch_dir = str(config.hydra.runtime.cwd)
+    flags = []
+    if args.config_path is not None:  # relative to the script, wherever it runs from
+        flags.append(f"--config-path={args.config_path}")
+    if args.config_name is not None:
+        flags.append(f"--config-name={args.config_name}")
+    if args.config_dir is not None:
+        flags.append(f"--config-dir={os.path.join(launch_dir, args.config_dir)}")
+    hydra_overrides = [str(o) for o in OmegaConf.to_container(config.hydra.overrides.hydra)]
+    run_overrides = [
+        o for o in hydra_overrides if not _key(o).startswith((*_SWEEP_ONLY, "hydra.mode"))
+    ]
+    # Hydra adds hydra.mode=MULTIRUN for -m; without it, the config itself asks for a multirun
+    if "hydra.mode=MULTIRUN" not in hydra_overrides:
+        run_overrides.append("hydra.mode=RUN")
+    return CommandLine(
+        launch_dir=launch_dir,
+        program=(sys.executable, *_program(launch_dir)),
+        flags=tuple(flags),
+        overrides=tuple(args.overrides),
+        run_overrides=tuple(run_overrides),
+    )
+
+
+def _hydra_arguments(argv: list[str]) -> argparse.Namespace:
+    """The command line as Hydra read it; as plain overrides when it is not Hydra's (an app
+    composed from Python, a test runner's arguments)."""
+    from hydra._internal.utils import get_args_parser  # Hydra's own reading of sys.argv
+
+    parser = get_args_parser()
+
+    def refuse(message: str) -> NoReturn:
+        raise ValueError(message)
+
+    parser.error = refuse  # type: ignore[method-assign]
+    try:
+        return parser.parse_known_args(argv)[0]
+    except ValueError:
+        return argparse.Namespace(
+            config_path=None, config_name=None, config_dir=None, overrides=argv
+        )
+
+
+def _program(launch_dir: str) -> list[str]:
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None and spec.name:  # python -m package.module
+        return ["-m", spec.name.removesuffix(".__main__")]
+    script = sys.argv[0] if sys.argv and sys.argv[0] else "train.py"
+    return [str(Path(launch_dir, script).resolve())]
+
+
+def _key(override: str) -> str:
+    return override.split("=", 1)[0].lstrip("+~")

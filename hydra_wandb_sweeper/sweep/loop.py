@@ -24,9 +24,11 @@ from omegaconf import DictConfig, OmegaConf
 from hydra_wandb_sweeper.engine.base import Engine, Trial, TrialRecord, TrialState
 from hydra_wandb_sweeper.engine.outcome import Outcome, objective_outcome
 from hydra_wandb_sweeper.errors import SweepConfigError, SweepRuntimeError
-from hydra_wandb_sweeper.job.binding import TrialTask, env_set_overrides, trial_environment
+from hydra_wandb_sweeper.job.binding import TrialTask, trial_environment
 from hydra_wandb_sweeper.searchspace.space import SearchSpace
-from hydra_wandb_sweeper.sweep.commands import join_command
+from hydra_wandb_sweeper.sweep.commands import CommandLine, this_command_line
+from hydra_wandb_sweeper.sweep.console import launcher_lines_at_debug, nothing_reported, trial_line
+from hydra_wandb_sweeper.sweep.launch_failure import interrupted, message, uncomposable_jobs
 from hydra_wandb_sweeper.sweep.opening import open_sweep
 from hydra_wandb_sweeper.sweep.results import print_table, summarize, write_results
 from hydra_wandb_sweeper.sweep.settings import SweepSettings, read_settings
@@ -39,12 +41,15 @@ class SweepLoop:
     config: DictConfig
     hydra_context: HydraContext
     launcher: Launcher
+    task: TrialTask
+    command_line: CommandLine
     launch_dir: Path
     sweep_dir: Path
     settings: SweepSettings
 
     def __init__(self, raw_settings: Mapping[str, Any]) -> None:
         self._raw_settings = dict(raw_settings)
+        self._reports_checked = False
 
     def setup(
         self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
@@ -55,14 +60,16 @@ class SweepLoop:
         # absolute, so that workers started elsewhere (submitit) find the parameter files
         self.sweep_dir = self.launch_dir / Path(config.hydra.sweep.dir)
         self.settings = read_settings(self._raw_settings, self.launch_dir)
+        self.command_line = this_command_line(config)
         if OmegaConf.select(config, "hydra.launcher.backend", default=None) == "threading":
             raise SweepConfigError(
                 "hydra.launcher.backend",
                 "got 'threading': threads share one environment, so trials would join each "
                 "other's W&B runs. Use the default loky backend, or multiprocessing",
             )
+        self.task = TrialTask(task_function)
         self.launcher = Plugins.instance().instantiate_launcher(
-            hydra_context=hydra_context, task_function=TrialTask(task_function), config=config
+            hydra_context=hydra_context, task_function=self.task, config=config
         )
 
     # --- the sweep ----------------------------------------------------------------------------
@@ -75,7 +82,7 @@ class SweepLoop:
         self._announce(engine, space)
         returns: list[Sequence[JobReturn]] = []
         try:
-            with _sigterm_as_interrupt():
+            with _sigterm_as_interrupt(), launcher_lines_at_debug():
                 self._run(engine, space, returns)
         finally:
             try:
@@ -99,12 +106,15 @@ class SweepLoop:
                 if not trials:
                     log.info("The sweep has no more trials to run (grid done or run_cap reached)")
                     break
-                batch = [self._job_overrides(trial, engine, space) for trial in trials]
+                batch = [self._job_overrides(trial, space) for trial in trials]
+                self.task.environments = {
+                    job_idx + i: self._job_environment(trial, engine, space)
+                    for i, trial in enumerate(trials)
+                }
                 try:
                     results = launch_batch(self.launcher, batch, job_idx)
-                except Exception as error:  # a worker killed, a cluster job lost
-                    log.error(f"The launcher failed: {error!r}")
-                    mine += engine.release_unfinished(f"the launcher failed: {error!r}")
+                except Exception as error:  # a worker killed, a cluster job lost, a bad job
+                    mine += self._launch_failed(error, trials, batch, engine)
                 else:
                     returns.append(results)
                     for trial, result in zip(trials, results, strict=True):
@@ -116,15 +126,22 @@ class SweepLoop:
                             )
                         )
                 job_idx += len(trials)
+                self._log_trials(engine, trials)
                 self._check_failure_budget(mine, space)
+            _fail_if_every_trial_failed(mine)
         except BaseException as interruption:
             # Ctrl+C, SIGTERM, the failure budget: trials in flight end here (their results
             # kept if their jobs finished; grid points queued again otherwise).
-            engine.release_unfinished(f"interrupted before it finished ({interruption!r})")
-            if not isinstance(interruption, SweepRuntimeError):
+            released = engine.release_unfinished(
+                f"interrupted before it finished ({interruption!r})"
+            )
+            # a resume finishes what this process was asked for, not count more
+            kept = [record for record in released if record.state is not TrialState.FAILED]
+            left = None if count is None else count - len(mine) - len(kept)
+            if not isinstance(interruption, SweepRuntimeError) and (left is None or left > 0):
                 log.warning(
-                    "Interrupted. Resume or join this sweep with: "
-                    + join_command(engine.sweep_id, engine.location)
+                    "Interrupted. Resume this sweep with: "
+                    + self.command_line.join(engine.sweep_id, engine.location, left)
                 )
             raise
 
@@ -140,14 +157,14 @@ class SweepLoop:
             log.info(f"W&B parameter names: {renamed}")
         log.info(
             "Join this sweep from another terminal or machine: "
-            + join_command(engine.sweep_id, engine.location)
+            + self.command_line.join(engine.sweep_id, engine.location)
         )
         if self._batch_size() == 1 and "submitit" in str(self.config.hydra.launcher._target_):
             log.info("Trials run one at a time: set hydra.sweeper.n_jobs to run them in parallel")
 
     def _report(self, engine: Engine, space: SearchSpace) -> None:
         records = engine.records()
-        summary = summarize(engine.sweep_id, engine.definition, space, records)
+        summary = summarize(engine.sweep_id, engine.definition, space, records, self.command_line)
         path = write_results(self.sweep_dir, summary)
         if records:
             print_table(records, engine.definition, space)
@@ -159,8 +176,8 @@ class SweepLoop:
             )
 
     # --- per trial ----------------------------------------------------------------------------
-    def _job_overrides(self, trial: Trial, engine: Engine, space: SearchSpace) -> list[str]:
-        environment = trial_environment(
+    def _job_environment(self, trial: Trial, engine: Engine, space: SearchSpace) -> dict[str, str]:
+        return trial_environment(
             trial,
             space,
             engine,
@@ -168,13 +185,54 @@ class SweepLoop:
             project=self.settings.project,
             entity=self.settings.entity,
         )
-        overrides = [*space.fixed_overrides, *space.to_overrides(trial.params)]
-        overrides += env_set_overrides(environment)
+
+    def _job_overrides(self, trial: Trial, space: SearchSpace) -> list[str]:
+        overrides = space.job_overrides(trial.params)
         if self._default_subdir():
             # Job folders named by trial number stay unique across batches and across
             # processes that joined the sweep into the same sweep dir.
             overrides.append(f"hydra.sweep.subdir={trial.number}")
         return overrides
+
+    def _launch_failed(
+        self,
+        error: Exception,
+        trials: Sequence[Trial],
+        batch: Sequence[Sequence[str]],
+        engine: Engine,
+    ) -> list[TrialRecord]:
+        """End the batch's trials: those whose jobs Hydra cannot compose fail with Hydra's
+        reason (their values are the problem, not the launcher); the others are released."""
+        if interrupted(error):
+            raise KeyboardInterrupt(str(error)) from error
+        loader = self.hydra_context.config_loader
+        failed = []
+        for index, reason in uncomposable_jobs(error, loader, self.config, batch).items():
+            trial = trials[index]
+            text = f"Hydra cannot compose this trial's job: {reason}"
+            engine.tell(trial, TrialState.FAILED, None, text)
+            failed.append(
+                TrialRecord(trial.number, trial.run_id, TrialState.FAILED, None, trial.params, text)
+            )
+        if failed:
+            return failed + engine.release_unfinished(
+                "not run: another job of its batch could not be composed"
+            )
+        log.error(f"The launcher failed: {message(error)}")
+        return engine.release_unfinished(f"the launcher failed: {message(error)}")
+
+    def _log_trials(self, engine: Engine, trials: Sequence[Trial]) -> None:
+        """One line per trial, as the engine recorded it (stopped, failed, its metric)."""
+        numbers = {trial.number for trial in trials}
+        batch = [record for record in engine.records() if record.number in numbers]
+        for record in batch:
+            log.info(trial_line(record, engine.definition.metric_name))
+        if engine.definition.early_terminate and not self._reports_checked:
+            ended = [r for r in batch if r.state in (TrialState.FINISHED, TrialState.STOPPED)]
+            if ended:
+                self._reports_checked = True
+                if all(record.reports == 0 for record in ended):
+                    log.warning(nothing_reported(ended[0].number))
 
     def _default_subdir(self) -> bool:
         raw = OmegaConf.to_container(self.config.hydra.sweep, resolve=False)
@@ -211,6 +269,13 @@ class SweepLoop:
         )
 
 
+def _fail_if_every_trial_failed(mine: Sequence[TrialRecord]) -> None:
+    if mine and all(record.state is TrialState.FAILED for record in mine):
+        raise SweepRuntimeError(
+            f"Every trial of this sweep failed ({len(mine)}); the last one: {mine[-1].error}"
+        )
+
+
 def _ask(engine: Engine, wanted: int) -> list[Trial]:
     trials = []
     for _ in range(wanted):
@@ -224,10 +289,9 @@ def _ask(engine: Engine, wanted: int) -> list[Trial]:
 def _outcome(result: JobReturn, metric_name: str | None) -> Outcome:
     """How a job ended: its state, its metric, and the error to record when it failed."""
     if result.status is JobStatus.FAILED:
-        try:
-            result.return_value  # noqa: B018 - re-raises the job's exception
-        except Exception as error:
-            return TrialState.FAILED, None, f"{type(error).__name__}: {error}"
+        # the job's exception; JobReturn.return_value would also write its own line to stderr
+        error = result._return_value
+        return TrialState.FAILED, None, f"{type(error).__name__}: {error}"
     try:
         return objective_outcome(result.return_value, metric_name)
     except Exception as error:  # an odd return value is the trial's failure, not the sweep's

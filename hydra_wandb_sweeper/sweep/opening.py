@@ -9,11 +9,13 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from hydra.core.object_type import ObjectType
 from omegaconf import DictConfig
 
 from hydra_wandb_sweeper.engine.base import Engine, SweepDefinition
 from hydra_wandb_sweeper.errors import SweepConfigError
-from hydra_wandb_sweeper.searchspace.method import validate_method
+from hydra_wandb_sweeper.searchspace.hydra_grammar import GroupOptions
+from hydra_wandb_sweeper.searchspace.method import choose_method_name, validate_method
 from hydra_wandb_sweeper.searchspace.space import Parameter, SearchSpace, build_search_space
 from hydra_wandb_sweeper.searchspace.validation import check_against_config
 from hydra_wandb_sweeper.sweep.settings import SweepSettings
@@ -40,32 +42,48 @@ def open_sweep(
         )
         _require_an_end(engine.definition.method, settings.count, engine.definition.run_cap)
         log.info(f"Joined sweep {engine.sweep_id}: its stored method and search space apply")
-        return engine, _stored_space(engine.definition, arguments)
+        return engine, _stored_space(engine.definition, arguments, config_loader)
 
-    space = build_search_space(settings.parameters, arguments)
-    if not space.parameters:
+    space = build_search_space(
+        settings.parameters, arguments, group_options=_group_options(config_loader)
+    )
+    method = choose_method(settings, space)
+    if not space.parameters and method != "grid":
         raise SweepConfigError(
             "hydra.sweeper.parameters",
-            "the search space is empty: add parameters under hydra.sweeper.parameters "
-            "or sweep overrides on the command line (model=a,b)",
+            f"the search space is empty, so method {method} has nothing to search: add "
+            "parameters under hydra.sweeper.parameters or sweep overrides on the command "
+            "line (model=a,b), or drop the method to run one job",
         )
-    validate_method(space, settings.method, settings.metric, settings.early_terminate)
-    _require_an_end(str(settings.method), settings.count, settings.run_cap)
+    validate_method(space, method, settings.metric, settings.early_terminate)
+    _require_an_end(method, settings.count, settings.run_cap, chosen=settings.method is None)
     check_against_config(config_loader, config, space)
     engine = LocalEngine.create(
         settings.storage,
-        _definition(settings, space),
+        _definition(settings, space, method),
         seed=settings.seed,
         bayes=(settings.bayes_sampler, settings.bayes_startup_trials),
     )
     return engine, space
 
 
-def _definition(settings: SweepSettings, space: SearchSpace) -> SweepDefinition:
+def choose_method(settings: SweepSettings, space: SearchSpace) -> str:
+    """The method given, or grid or random as :func:`choose_method_name` decides, said once."""
+    if settings.method is not None:
+        return str(settings.method)
+    method = choose_method_name(space, settings.metric)
+    if not space.parameters:
+        log.info("No search space: one job, as Hydra's basic sweeper runs")
+    elif method == "grid":
+        log.info("hydra.sweeper.method is not set: grid, since every parameter is discrete")
+    return method
+
+
+def _definition(settings: SweepSettings, space: SearchSpace, method: str) -> SweepDefinition:
     metric = settings.metric or {}
     target = metric.get("target")
     return SweepDefinition(
-        method=str(settings.method),
+        method=method,
         metric_name=metric.get("name"),
         goal=str(metric.get("goal") or "minimize"),
         target=None if target is None else float(target),
@@ -77,14 +95,16 @@ def _definition(settings: SweepSettings, space: SearchSpace) -> SweepDefinition:
     )
 
 
-def _stored_space(definition: SweepDefinition, arguments: Sequence[str]) -> SearchSpace:
+def _stored_space(
+    definition: SweepDefinition, arguments: Sequence[str], config_loader: Any
+) -> SearchSpace:
     """The sweep's stored search space, with this process's plain overrides.
 
     A plain override that fixes a stored parameter cannot apply: every trial of the sweep
     draws that parameter. It is refused rather than silently overridden by the trial value.
     """
     stored = {key.lstrip("+"): spec for key, _, spec in definition.parameters}
-    given = build_search_space({}, arguments)
+    given = build_search_space({}, arguments, group_options=_group_options(config_loader))
     differing = [p.key for p in given.parameters if stored.get(p.key.lstrip("+")) != dict(p.spec)]
     if differing:
         log.warning(
@@ -102,13 +122,30 @@ def _stored_space(definition: SweepDefinition, arguments: Sequence[str]) -> Sear
     parameters = tuple(
         Parameter(key=key, wandb_name=name, spec=spec) for key, name, spec in definition.parameters
     )
-    return SearchSpace(parameters=parameters, fixed_overrides=given.fixed_overrides)
+    return SearchSpace(parameters, given.fixed_overrides, given.fixed_positions)
 
 
-def _require_an_end(method: str, count: int | None, run_cap: int | None) -> None:
+def _group_options(config_loader: Any) -> GroupOptions:
+    """A config group's options, as Hydra's basic sweeper expands ``glob(...)`` with."""
+
+    def options(group: str) -> list[str]:
+        return list(config_loader.get_group_options(group, results_filter=ObjectType.CONFIG))
+
+    return options
+
+
+def _require_an_end(
+    method: str, count: int | None, run_cap: int | None, *, chosen: bool = False
+) -> None:
     if method in ("random", "bayes") and count is None and run_cap is None:
+        why = (
+            " (hydra.sweeper.method is not set, and grid needs discrete parameters and no metric)"
+            if chosen
+            else ""
+        )
         raise SweepConfigError(
             "hydra.sweeper.count",
-            f"method {method} never ends by itself: set hydra.sweeper.count "
-            "(trials this process runs) or hydra.sweeper.run_cap (trials in the whole sweep)",
+            f"method {method}{why} never ends by itself: set hydra.sweeper.count "
+            "(trials this process runs) or hydra.sweeper.run_cap (trials in the whole sweep)"
+            + (", or hydra.sweeper.method=grid" if chosen else ""),
         )

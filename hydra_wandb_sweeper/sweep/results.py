@@ -11,9 +11,12 @@ import yaml
 
 from hydra_wandb_sweeper.engine.base import SweepDefinition, TrialRecord, TrialState
 from hydra_wandb_sweeper.searchspace.space import SearchSpace
-from hydra_wandb_sweeper.sweep.commands import rerun_command
+from hydra_wandb_sweeper.sweep.commands import CommandLine
+from hydra_wandb_sweeper.sweep.console import cell
 
 RESULTS_FILE = "optimization_results.yaml"
+# Wide enough for any table: rich keeps a table at its natural width below this.
+_LOG_FILE_WIDTH = 1000
 
 
 def best_record(records: Sequence[TrialRecord], definition: SweepDefinition) -> TrialRecord | None:
@@ -33,6 +36,7 @@ def summarize(
     definition: SweepDefinition,
     space: SearchSpace,
     records: Sequence[TrialRecord],
+    command_line: CommandLine,
 ) -> dict[str, Any]:
     counts = Counter(record.state.value for record in records)
     summary: dict[str, Any] = {
@@ -48,15 +52,13 @@ def summarize(
     best = best_record(records, definition)
     if best is not None:
         # what the best trial's job ran with; computed only if its job recorded nothing
-        overrides = list(
-            best.overrides or [*space.fixed_overrides, *space.to_overrides(best.params)]
-        )
+        overrides = list(best.overrides or space.job_overrides(best.params))
         summary.update(
             best_value=best.value,
             best_params=dict(best.params),
             best_trial={"number": best.number, "run_id": best.run_id, "state": best.state.value},
             best_overrides=overrides,
-            rerun_best=rerun_command(overrides),
+            rerun_best=command_line.rerun(overrides),
         )
     return summary
 
@@ -64,7 +66,8 @@ def summarize(
 def write_results(sweep_dir: Path, summary: dict[str, Any]) -> Path:
     sweep_dir.mkdir(parents=True, exist_ok=True)
     path = sweep_dir / RESULTS_FILE
-    path.write_text(yaml.safe_dump(summary, sort_keys=False))
+    # one line per command, however long: a wrapped command cannot be pasted
+    path.write_text(yaml.safe_dump(summary, sort_keys=False, width=float("inf")))
     return path
 
 
@@ -85,12 +88,11 @@ def print_table(
     for record in records:
         style = "bold green" if best is not None and record.number == best.number else None
         value = "" if record.value is None else f"{record.value:.6g}"
-        cells = [_cell(record.params.get(param.key, "")) for param in space.parameters]
+        cells = [cell(record.params.get(param.key, "")) for param in space.parameters]
         table.add_row(
             str(record.number), record.run_id, record.state.value, value, *cells, style=style
         )
-    Console().print(table)
-
-
-def _cell(value: Any) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
+    console = Console()
+    if not console.is_terminal:  # a pipe or a log file: the whole table, not cut at 80 columns
+        console = Console(width=_LOG_FILE_WIDTH)
+    console.print(table)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from hydra_wandb_sweeper.config import WandbSweeperConf
 from hydra_wandb_sweeper.errors import SweepConfigError
 from hydra_wandb_sweeper.searchspace.distributions import nearest
 from hydra_wandb_sweeper.searchspace.space import plain
@@ -14,6 +18,24 @@ from hydra_wandb_sweeper.searchspace.space import plain
 ENGINES = ("local", "wandb")
 BAYES_SAMPLERS = ("gp", "tpe")
 DEFAULT_STORAGE = Path(".wandb-sweeps") / "journal.log"
+KNOWN_KEYS = tuple(f.name for f in fields(WandbSweeperConf) if not f.name.startswith("_"))
+# Settings of other sweepers people come from (Hydra's Optuna sweeper, captain-pool's
+# hydra-wandb-sweeper), and what says the same here.
+FOREIGN_KEYS = {
+    "n_trials": "use count (trials this process runs) or run_cap (trials in the whole sweep)",
+    "params": "the search space is hydra.sweeper.parameters",
+    "search_space": "the search space is hydra.sweeper.parameters",
+    "direction": "use metric.goal (minimize or maximize)",
+    "study_name": "use name (the sweep's display name) or sweep_id (join a stored sweep)",
+    "sampler": "use method (grid, random or bayes) and bayes_sampler (gp or tpe)",
+    "wandb_sweep_config": "paste its keys (method, metric, parameters, ...) directly "
+    "under hydra.sweeper",
+    "num_agents": "trials run in parallel processes through a launcher: "
+    "hydra/launcher=joblib hydra.launcher.n_jobs=4 (hydra.sweeper.n_jobs sets the batch size)",
+    "budget": "use run_cap (trials in the whole sweep)",
+}
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -36,6 +58,9 @@ class SweepSettings:
     seed: int | None
     bayes_sampler: str
     bayes_startup_trials: int
+    # what W&B's CLI agent runs, from a pasted sweep file; kept for the cloud engine
+    program: str | None = None
+    command: tuple[Any, ...] | None = None
 
 
 def _positive_int(key: str, value: Any) -> int | None:
@@ -58,16 +83,62 @@ def _one_of(key: str, value: Any, allowed: tuple[str, ...]) -> str:
 
 
 def _optional_mapping(key: str, value: Any) -> Mapping[str, Any] | None:
+    """The fields that are set; None when none is (the typed config's unset default)."""
     if value is None:
         return None
     if not isinstance(value, Mapping):
         raise SweepConfigError(f"hydra.sweeper.{key}", f"got {value!r}, expected a mapping")
-    return value
+    given = {name: field_value for name, field_value in value.items() if field_value is not None}
+    return given or None
+
+
+def _reject_unknown_keys(values: Mapping[str, Any]) -> None:
+    for key, value in values.items():
+        if key in KNOWN_KEYS:
+            continue
+        hint = FOREIGN_KEYS.get(key)
+        if hint is None:
+            hint = nearest(key, KNOWN_KEYS).strip() or f"expected one of {', '.join(KNOWN_KEYS)}."
+        else:
+            hint = hint[0].upper() + hint[1:] + "."
+        raise SweepConfigError(f"hydra.sweeper.{key}", f"unknown setting (got {value!r}). {hint}")
+
+
+def _batch_size(values: Mapping[str, Any]) -> int | None:
+    n_jobs = _positive_int("n_jobs", values.get("n_jobs"))
+    max_batch_size = _positive_int("max_batch_size", values.get("max_batch_size"))
+    if n_jobs is not None and max_batch_size is not None and n_jobs != max_batch_size:
+        raise SweepConfigError(
+            "hydra.sweeper.max_batch_size",
+            f"got {max_batch_size} and n_jobs={n_jobs}; both set the trials per launcher "
+            "batch: set one",
+        )
+    return n_jobs if n_jobs is not None else max_batch_size
+
+
+def _agent_program(values: Mapping[str, Any]) -> tuple[str | None, tuple[Any, ...] | None]:
+    program, command = values.get("program"), values.get("command")
+    if program is None and command is None:
+        return None, None
+    if command is not None and not isinstance(command, (list, tuple)):
+        raise SweepConfigError(
+            "hydra.sweeper.command", f"got {command!r}, expected a list, as in W&B's sweep files"
+        )
+    log.info(
+        "hydra.sweeper.program/command describe what W&B's CLI agent runs; this sweeper runs "
+        "the Hydra app itself for each trial (they are kept for the W&B cloud engine)"
+    )
+    return (None if program is None else str(program)), (
+        None if command is None else tuple(command)
+    )
 
 
 def read_settings(raw: Mapping[str, Any], launch_dir: Path) -> SweepSettings:
     """Check the raw ``hydra.sweeper`` values; relative storage paths hang off ``launch_dir``."""
-    values = {key: plain(value) for key, value in raw.items()}
+    values = {key: plain(value) for key, value in raw.items() if key != "command"}
+    if "command" in raw:  # W&B's macros (${args}) are not Hydra's interpolations
+        values["command"] = _as_written(raw["command"])
+    _reject_unknown_keys(values)
     failure_rate = values.get("max_failure_rate", 0.0)
     if (
         isinstance(failure_rate, bool)
@@ -83,7 +154,7 @@ def read_settings(raw: Mapping[str, Any], launch_dir: Path) -> SweepSettings:
         raise SweepConfigError(
             "hydra.sweeper.parameters", f"got {parameters!r}, expected a mapping of key: spec"
         )
-    n_jobs = values.get("n_jobs")
+    program, command = _agent_program(values)
     return SweepSettings(
         engine=_one_of("engine", values.get("engine", "local"), ENGINES),
         method=values.get("method"),
@@ -97,7 +168,7 @@ def read_settings(raw: Mapping[str, Any], launch_dir: Path) -> SweepSettings:
         entity=values.get("entity"),
         sweep_id=None if values.get("sweep_id") is None else str(values["sweep_id"]),
         count=_positive_int("count", values.get("count")),
-        n_jobs=_positive_int("n_jobs", n_jobs),
+        n_jobs=_batch_size(values),
         max_failure_rate=float(failure_rate),
         storage=_storage_spec(values.get("storage"), launch_dir),
         seed=values.get("seed"),
@@ -106,7 +177,15 @@ def read_settings(raw: Mapping[str, Any], launch_dir: Path) -> SweepSettings:
             "bayes_startup_trials", values.get("bayes_startup_trials", 10)
         )
         or 10,
+        program=program,
+        command=command,
     )
+
+
+def _as_written(value: Any) -> Any:
+    if isinstance(value, (DictConfig, ListConfig)):
+        return OmegaConf.to_container(value, resolve=False)
+    return value
 
 
 def _storage_spec(storage: Any, launch_dir: Path) -> str:

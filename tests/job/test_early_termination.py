@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.support.sweeper_helpers import sweep_env
+from tests.support.sweeper_helpers import run_sweep, sweep_env
 
 CURVES = Path(__file__).resolve().parents[1] / "support" / "apps" / "curves" / "app.py"
 
@@ -65,3 +65,30 @@ def test_max_iter_and_s_form_sets_the_first_bracket(tmp_path):
 def test_without_early_terminate_every_trial_runs_to_the_end(tmp_path):
     run_curves(tmp_path, "quality=choice(0.9,0.1)", "hydra.sweeper.method=grid")
     assert curves(tmp_path) == {0.9: 8, 0.1: 8}
+
+
+def test_a_sweep_whose_trials_never_report_says_so_after_the_first_trial(tmp_path):
+    completed = run_sweep(
+        tmp_path,
+        "x=choice(0,1,2)",
+        "hydra.sweeper.method=grid",
+        "hydra.sweeper.metric={name:loss,goal:minimize}",
+        "hydra.sweeper.early_terminate={type:hyperband,min_iter:1,eta:2}",
+    )
+    lines = completed.stdout.splitlines()  # Hydra logs to stdout
+    warnings = [line for line in lines if "reported no metric" in line]
+    assert len(warnings) == 1, completed.stdout
+    assert "trial 0" in warnings[0] and "SweepEarlyTermination" in warnings[0]
+    assert "report(value, step)" in warnings[0]
+    # it comes right after the first trial's line, not at the end
+    assert "Trial 0 " in lines[lines.index(warnings[0]) - 1]
+
+
+def test_a_reporting_task_gets_no_such_warning(tmp_path):
+    completed = run_curves(
+        tmp_path,
+        "quality=choice(0.9,0.1)",
+        "hydra.sweeper.method=grid",
+        "hydra.sweeper.early_terminate={type:hyperband,min_iter:1,eta:2}",
+    )
+    assert "reported no metric" not in completed.stdout + completed.stderr

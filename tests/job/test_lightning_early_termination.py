@@ -18,7 +18,7 @@ TRAIN = Path(__file__).resolve().parents[2] / "train.py"
 MAX_EPOCHS = 3
 
 
-def run_train_sweep(tmp_path: Path, *overrides: str) -> dict:
+def run_train_sweep(tmp_path: Path, *overrides: str, check: bool = True) -> dict:
     """Two trials on the HAR stand-in: a learning rate that learns, then one that cannot."""
     command = [
         sys.executable,
@@ -38,8 +38,11 @@ def run_train_sweep(tmp_path: Path, *overrides: str) -> dict:
     completed = subprocess.run(
         command, cwd=tmp_path, env=sweep_env(tmp_path), capture_output=True, text=True, timeout=600
     )
-    assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-4000:]
-    return yaml.safe_load((tmp_path / "multirun" / "optimization_results.yaml").read_text())
+    if check:
+        assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-4000:]
+    summary = yaml.safe_load((tmp_path / "multirun" / "optimization_results.yaml").read_text())
+    summary["output"] = completed.stdout + completed.stderr
+    return summary
 
 
 def epochs_trained(job_dir: Path) -> int:
@@ -92,3 +95,38 @@ def test_callback_stops_bad_trials_in_parallel_joblib_workers(tmp_path):
     jobs = jobs_by_lr(tmp_path)
     assert [epochs_trained(d) for d in jobs[0.01]] == [MAX_EPOCHS, MAX_EPOCHS]
     assert [epochs_trained(d) for d in jobs[1e-7]] == [1, 1]
+
+
+def test_a_misspelt_metric_fails_the_first_trial_at_its_first_validation(tmp_path):
+    summary = run_train_sweep(
+        tmp_path, "hydra.sweeper.metric={name:val/acc_,goal:maximize}", COUNTER, check=False
+    )
+    assert summary["trials"]["failed"] == 1 and summary["trials"]["total"] == 1
+    assert "Did you mean 'val/acc'?" in summary["output"]
+    [job] = jobs_by_lr(tmp_path)[0.01]
+    record = json.loads((job / "epochs.json").read_text())
+    assert record["epochs"] == 0 and "MetricNotLoggedError" in record["failed"]
+
+
+def test_an_epoch_level_training_metric_is_reported_too(tmp_path):
+    # train/loss is logged at the end of the epoch, after its validation
+    summary = run_train_sweep(
+        tmp_path, "hydra.sweeper.metric={name:train/loss,goal:minimize}", COUNTER
+    )
+    assert summary["trials"]["stopped"] == 1 and summary["trials"]["finished"] == 1
+    jobs = jobs_by_lr(tmp_path)
+    assert [epochs_trained(d) for d in jobs[1e-7]] == [1]
+
+
+def test_min_epochs_keeps_a_stopped_trial_training_and_the_record_says_where_it_stopped(tmp_path):
+    summary = run_train_sweep(tmp_path, "+trainer.min_epochs=2", COUNTER)
+    assert summary["trials"]["stopped"] == 1
+    assert "trainer.min_epochs=2 keeps it training" in summary["output"]
+    [job] = jobs_by_lr(tmp_path)[1e-7]
+    assert epochs_trained(job) == 2
+    assert json.loads((job / "epochs.json").read_text())["stopped_at_step"] == 2
+
+
+def test_a_trial_that_reaches_max_epochs_at_a_bracket_is_finished_not_stopped(tmp_path):
+    summary = run_train_sweep(tmp_path, "trainer.max_epochs=1", COUNTER)
+    assert summary["trials"]["finished"] == 2 and summary["trials"]["stopped"] == 0

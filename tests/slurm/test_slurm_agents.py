@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,11 +16,12 @@ SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "slurm" / "sweep_agen
 JOIN_LINE = "Join this sweep from another terminal or machine: "
 
 
-def join_command(output: str) -> list[str]:
+def join_command(output: str) -> tuple[str, list[str]]:
+    """The printed ``cd DIR && python ...``: the folder, and the command to run there."""
     line = next(line for line in output.splitlines() if JOIN_LINE in line)
-    command = shlex.split(line.split(JOIN_LINE, 1)[1])
-    assert command[0] == "python"
-    return [sys.executable, *command[1:]]
+    words = shlex.split(line.split(JOIN_LINE, 1)[1])
+    assert words[0] == "cd" and words[2] == "&&", words
+    return words[1], words[3:]
 
 
 def test_two_agents_in_a_job_array_share_one_sweep(slurm, tmp_path):
@@ -34,13 +34,13 @@ def test_two_agents_in_a_job_array_share_one_sweep(slurm, tmp_path):
         "hydra.sweeper.count=1",
         "x=choice(0,1,2,3,4)",
     )
-    command = join_command(opened.stdout + opened.stderr)
+    folder, command = join_command(opened.stdout + opened.stderr)
     env = {**sweep_env(tmp_path), **slurm.environment()}
     submitted = slurm.run(
         "sbatch",
         "--parsable",
         "--array=0-1",
-        f"--chdir={tmp_path}",
+        f"--chdir={folder}",  # as `cd DIR && sbatch ...` would
         f"--output={tmp_path / 'agent-%A_%a.out'}",
         str(SCRIPT),
         "2",

@@ -21,6 +21,16 @@ class EpochCounter(Callback):
         record = {
             "epochs": trainer.current_epoch,
             "stopped_early": summary.get("sweep/stopped_early", False),
+            "stopped_at_step": summary.get("sweep/stopped_at_step"),
         }
-        output_dir = Path(HydraConfig.get().runtime.output_dir)
-        (output_dir / "epochs.json").write_text(json.dumps(record))
+        _write(record)
+
+    def on_exception(
+        self, trainer: Trainer, pl_module: LightningModule, exception: BaseException
+    ) -> None:
+        _write({"epochs": trainer.current_epoch, "failed": repr(exception)})
+
+
+def _write(record: dict) -> None:
+    output_dir = Path(HydraConfig.get().runtime.output_dir)
+    (output_dir / "epochs.json").write_text(json.dumps(record))

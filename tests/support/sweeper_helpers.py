@@ -16,7 +16,9 @@ import yaml
 APP = Path(__file__).resolve().parent / "apps" / "quadratic" / "app.py"
 
 
-def sweep_env(tmp_path: Path) -> dict[str, str]:
+def sweep_env(tmp_path: Path, quiet: bool = True) -> dict[str, str]:
+    """The environment of a sweep run by a test; ``quiet=False``: wandb's console settings
+    left as a user's would be, to see what the sweep prints."""
     env = dict(os.environ)
     env.update(
         HOME=str(tmp_path / "home"),
@@ -28,6 +30,8 @@ def sweep_env(tmp_path: Path) -> dict[str, str]:
     )
     for name in ("WANDB_SWEEP_ID", "WANDB_RUN_ID", "WANDB_SWEEP_PARAM_PATH", "WANDB_API_KEY"):
         env.pop(name, None)
+    if not quiet:
+        env.pop("WANDB_SILENT")
     return env
 
 
@@ -49,11 +53,12 @@ def run_sweep(
     check: bool = True,
     sweep_dir: str = "multirun",
     timeout: float = 300,
+    quiet: bool = True,
 ) -> subprocess.CompletedProcess[str]:
     completed = subprocess.run(
         sweep_command(tmp_path, *overrides, sweep_dir=sweep_dir),
         cwd=tmp_path,
-        env=sweep_env(tmp_path),
+        env=sweep_env(tmp_path, quiet),
         capture_output=True,
         text=True,
         timeout=timeout,

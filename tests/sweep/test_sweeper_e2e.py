@@ -23,7 +23,7 @@ def test_random_sweep_runs_count_trials_each_a_hydra_job(tmp_path):
         assert -2 <= config["x"] < 2
         # the group was swapped by Hydra, not merged into a dict
         assert config["shape"]["offset"] == (1.0 if "shape=bowl" in job["overrides"] else 0.0)
-        assert job["env"]["WANDB_SWEEP_ID"] == summary["sweep_id"]
+        assert job["env"]["WANDB_RUN_GROUP"] == f"sweep-{summary['sweep_id']}"
     best = min(
         jobs, key=lambda job: (job["config"]["x"] - 1) ** 2 + job["config"]["shape"]["offset"]
     )
@@ -62,7 +62,7 @@ def test_each_trial_is_its_own_wandb_sweep_run_in_process(tmp_path):
     summary = results(tmp_path)
     run_ids = set()
     for job in trial_records(tmp_path):
-        assert job["wandb"]["sweep_id"] == summary["sweep_id"]
+        assert job["wandb"]["group"] == f"sweep-{summary['sweep_id']}"
         assert job["wandb"]["id"] == job["env"]["WANDB_RUN_ID"]
         assert job["wandb"]["config"]["x"] == job["config"]["x"]
         assert len(list(job["dir"].glob("wandb/offline-run-*"))) == 1
@@ -118,9 +118,14 @@ def test_submitit_local_launcher(tmp_path):
         "x=choice(0,2)",
         "hydra.sweeper.method=grid",
         "hydra.sweeper.n_jobs=2",
+        "use_wandb=true",
         timeout=400,
     )
     assert results(tmp_path)["trials"]["finished"] == 2
+    # the environment travels with the task to submitit's job processes
+    jobs = trial_records(tmp_path)
+    assert all(job["wandb"]["id"] == job["env"]["WANDB_RUN_ID"] for job in jobs)
+    assert all(job["wandb"]["config"]["x"] == job["config"]["x"] for job in jobs)
 
 
 def test_failed_trial_stops_the_sweep_and_is_listed(tmp_path):

@@ -54,6 +54,13 @@ def wait_for_jobs(sweep_dir: Path, count: int, timeout: float = 60) -> None:
         time.sleep(0.05)
 
 
+def wait_for_path(path: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+
+
 def test_two_processes_share_a_grid_and_never_run_a_point_twice(tmp_path):
     first = start_sweep(tmp_path, *GRID, "sleep=1", sweep_dir="a", log_name="a.log")
     sweep_id = wait_for_sweep_id(tmp_path / "a.log")
@@ -121,6 +128,7 @@ def test_interrupt_stops_cleanly_and_the_printed_command_resumes(tmp_path, stop)
     first = start_sweep(tmp_path, *GRID, "sleep=1", sweep_dir="a", log_name="a.log")
     sweep_id = wait_for_sweep_id(tmp_path / "a.log")
     wait_for_jobs(tmp_path / "a", 1)
+    wait_for_path(tmp_path / "a" / "1" / ".hydra")  # the second trial runs (sleeps) now
     first.send_signal(stop)
     assert first.wait(timeout=60) != 0
     log = (tmp_path / "a.log").read_text()

@@ -377,4 +377,5 @@ def _record(trial: FrozenTrial) -> TrialRecord:
         params=attrs.get("params", {}),
         error=attrs.get("error"),
         overrides=tuple(attrs[OVERRIDES_ATTR]) if OVERRIDES_ATTR in attrs else None,
+        reports=len(trial.intermediate_values),
     )

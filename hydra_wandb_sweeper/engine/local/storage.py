@@ -17,6 +17,8 @@ from hydra_wandb_sweeper.engine.base import SweepDefinition
 from hydra_wandb_sweeper.errors import SweepConfigError
 
 DEFINITION_ATTR = "wandb_sweep"
+# The folder of the default storage, under the launch folder.
+STATE_FOLDER = ".wandb-sweeps"
 # A RUNNING trial whose process has not written a heartbeat for this long is taken as dead.
 HEARTBEAT_SECONDS = 30.0
 STALE_AFTER_SECONDS = 10 * 60.0
@@ -30,6 +32,7 @@ def open_storage(spec: str) -> optuna.storages.BaseStorage:
             return optuna.storages.RDBStorage(spec)
         path = Path(spec).expanduser()
         path.parent.mkdir(parents=True, exist_ok=True)
+        _ignore_in_git(path.parent)
         backend = optuna.storages.journal.JournalFileBackend(str(path))
         return optuna.storages.JournalStorage(backend)
     except Exception as error:  # any driver error: the user must see which URL failed
@@ -38,6 +41,15 @@ def open_storage(spec: str) -> optuna.storages.BaseStorage:
             f"cannot open storage {spec!r}: {error}. Expected a writable journal file path "
             "or an Optuna storage URL such as sqlite:///sweeps.db or postgresql://user@host/db",
         ) from error
+
+
+def _ignore_in_git(folder: Path) -> None:
+    """The default storage folder holds machine state, never source: keep it out of git."""
+    marker = folder / ".gitignore"
+    if folder.name == STATE_FOLDER and not marker.exists():
+        marker.write_text(
+            "# sweep state of hydra-wandb-sweeper; delete the folder to forget it\n*\n"
+        )
 
 
 def store_definition(study: optuna.Study, definition: SweepDefinition) -> None:

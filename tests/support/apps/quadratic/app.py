@@ -41,9 +41,22 @@ def main(cfg: DictConfig) -> dict[str, float]:
     if cfg.use_wandb:
         import wandb
 
-        run = wandb.init(dir=str(output_dir), config={"x": 0.0, "y": 0.0})
+        run = wandb.init(
+            dir=str(output_dir), project=cfg.wandb_project, config={"x": 0.0, "y": 0.0}
+        )
+        # a sweep's values are locked: the app's later update must not change them
+        run.config.update({"x": -999.0}, allow_val_change=True)
         run.log({"loss": loss})
-        record["wandb"] = {"id": run.id, "sweep_id": run.sweep_id, "config": dict(run.config)}
+        record["wandb"] = {
+            "id": run.id,
+            "sweep_id": run.sweep_id,
+            "config": dict(run.config),
+            "project": run.project,
+            "group": run.group,
+            "tags": list(run.tags),
+            "job_type": run.job_type,
+            "dir": run.dir,
+        }
         run.finish()
     (output_dir / "trial.json").write_text(json.dumps(record))
     return {"loss": loss, "score": -loss}

@@ -1,0 +1,35 @@
+"""W&B's command macros in a pasted sweep file, kept from Hydra's interpolation.
+
+A W&B sweep file's ``command:`` holds macros (``${env}``, ``${program}``, ``${args}``) that
+OmegaConf would read as its own interpolations: Hydra resolves the sweeper's config when it
+creates the sweeper and would fail on them, before the sweeper could say anything. This
+callback, which ``hydra/sweeper=wandb`` adds to ``hydra.callbacks``, escapes them first, so
+that the sweeper receives them as written. Other interpolations are left to Hydra.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, ListConfig, read_write
+
+# the macros W&B's agent expands in a sweep's command
+_MACRO = re.compile(
+    r"(?<!\\)\$\{(env|interpreter|program|project|entity|"
+    r"args|args_no_hyphens|args_no_boolean_flags|args_json|args_json_file)\}"
+)
+
+
+class EscapeCommandMacros(Callback):
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        sweeper = config.hydra.get("sweeper")
+        command = sweeper._get_node("command") if isinstance(sweeper, DictConfig) else None
+        if not isinstance(command, ListConfig):
+            return
+        with read_write(command):
+            for index in range(len(command)):
+                raw = command._get_node(index)._value()  # as written, unresolved
+                if isinstance(raw, str) and _MACRO.search(raw):
+                    command[index] = _MACRO.sub(r"\\${\1}", raw)
