@@ -26,7 +26,8 @@ def probe(job_dir: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def test_a_preempted_trial_resumes_from_its_checkpoint_as_the_same_trial(slurm, tmp_path):
+@pytest.mark.parametrize("in_batch", [None, 2], ids=["at-validation", "mid-epoch"])
+def test_a_preempted_trial_resumes_from_its_checkpoint_as_the_same_trial(slurm, tmp_path, in_batch):
     env = sweep_env(tmp_path)
     # the job imports the test's probe callback from this checkout
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
@@ -51,7 +52,9 @@ def test_a_preempted_trial_resumes_from_its_checkpoint_as_the_same_trial(slurm, 
         "+trainer.limit_val_batches=2",
         "+callbacks.probe._target_=tests.support.preemption_probe.PreemptionProbe",
         f"+callbacks.probe.pause_after={PAUSE_AFTER}",
+        f"+callbacks.probe.pause_in_batch={'null' if in_batch is None else in_batch}",
     ]
+    signalled_at = PAUSE_AFTER * TRAIN_BATCHES + (in_batch or 0)  # optimizer steps done
     job_dir = tmp_path / "multirun" / "0"
     with background_sweep(tmp_path, command, env) as sweep:
         wait_until(
@@ -68,19 +71,20 @@ def test_a_preempted_trial_resumes_from_its_checkpoint_as_the_same_trial(slurm, 
     events = probe(job_dir)
     starts = [e for e in events if e["event"] == "train_start"]
     validated = [e["epoch"] for e in events if e["event"] == "validated"]
-    ends = [e["epoch"] for e in events if e["event"] == "fit_end"]
+    ends = [(e["epoch"], e["global_step"]) for e in events if e["event"] == "fit_end"]
     assert "no_signal_came" not in [e["event"] for e in events], events
     # two runs of one SLURM job: the second resumed where the first was signalled
     assert [s["restarts"] for s in starts] == [0, 1], starts
     assert starts[0]["slurm_job_id"] == starts[1]["slurm_job_id"] == job_id
-    assert [s["global_step"] for s in starts] == [0, PAUSE_AFTER * TRAIN_BATCHES], starts
-    # every epoch validated once, and the trial ends where it would have without preemption
+    assert [s["global_step"] for s in starts] == [0, signalled_at], starts
+    # every epoch validated once, and the trial ends where it would have without preemption:
+    # max_epochs epochs of TRAIN_BATCHES optimizer steps
     assert validated == list(range(MAX_EPOCHS)), validated
-    assert ends == [MAX_EPOCHS]
+    assert ends == [(MAX_EPOCHS, MAX_EPOCHS * TRAIN_BATCHES)]
     print(
-        f"preemption: signalled after {PAUSE_AFTER} epochs, resumed at step "
-        f"{starts[1]['global_step']}, validated epochs {validated}, ended at epoch {ends[0]} "
-        f"(max_epochs={MAX_EPOCHS})"
+        f"preemption ({'mid-epoch' if in_batch else 'at validation'}): signalled at step "
+        f"{signalled_at}, resumed at step {starts[1]['global_step']}, validated epochs "
+        f"{validated}, ended at epoch {ends[0][0]}, step {ends[0][1]} (max_epochs={MAX_EPOCHS})"
     )
     # the same W&B run, resumed, and the same trial of the sweep
     assert starts[0]["wandb_run_id"] == starts[1]["wandb_run_id"]

@@ -1,7 +1,8 @@
 """A Lightning callback for the preemption test: writes what each run of a trial's job saw
 (where it started, each epoch it validated) to ``probe.jsonl`` in the job folder, and on the
-job's first run waits after ``pause_after`` validated epochs until SLURM signals the job, so
-that the preemption lands at a known epoch whatever the machine's speed."""
+job's first run waits after ``pause_after`` validated epochs (or, with ``pause_in_batch``,
+after that many training batches of the next epoch) until SLURM signals the job, so that the
+preemption lands at a known step whatever the machine's speed."""
 
 from __future__ import annotations
 
@@ -18,8 +19,11 @@ from lightning.pytorch.trainer.states import TrainerFn
 
 
 class PreemptionProbe(Callback):
-    def __init__(self, pause_after: int, wait_s: float = 120.0) -> None:
+    def __init__(
+        self, pause_after: int, pause_in_batch: int | None = None, wait_s: float = 120.0
+    ) -> None:
         self.pause_after = pause_after
+        self.pause_in_batch = pause_in_batch
         self.wait_s = wait_s
 
     def _write(self, **record: Any) -> None:
@@ -44,12 +48,22 @@ class PreemptionProbe(Callback):
         if trainer.sanity_checking or trainer.state.fn != TrainerFn.FITTING:
             return
         self._write(event="validated", epoch=trainer.current_epoch)
-        first_run = int(os.environ.get("SLURM_RESTART_COUNT", "0")) == 0
-        if first_run and trainer.current_epoch + 1 == self.pause_after:
-            self._write(event="waiting_for_signal", epoch=trainer.current_epoch)
-            # SLURM's signal runs the handlers here, in the main thread; then the job exits
-            threading.Event().wait(self.wait_s)
-            self._write(event="no_signal_came")
+        if self.pause_in_batch is None and trainer.current_epoch + 1 == self.pause_after:
+            self._wait_for_signal(trainer)
+
+    def on_train_batch_end(
+        self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        if trainer.current_epoch == self.pause_after and batch_idx + 1 == self.pause_in_batch:
+            self._wait_for_signal(trainer)
+
+    def _wait_for_signal(self, trainer: Trainer) -> None:
+        if int(os.environ.get("SLURM_RESTART_COUNT", "0")) > 0:
+            return  # the job's second run goes on
+        self._write(event="waiting_for_signal", global_step=trainer.global_step)
+        # SLURM's signal runs the handlers here, in the main thread; then the job exits
+        threading.Event().wait(self.wait_s)
+        self._write(event="no_signal_came")
 
     def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        self._write(event="fit_end", epoch=trainer.current_epoch)
+        self._write(event="fit_end", epoch=trainer.current_epoch, global_step=trainer.global_step)
