@@ -31,6 +31,7 @@ def test_grid_sweep_runs_each_trial_as_a_slurm_job_n_jobs_at_a_time(slurm, tmp_p
     run_sweep(
         tmp_path,
         *SLURM,
+        "hydra.launcher.gpus_per_node=1",  # the fixture's node has two stand-in GPUs
         "hydra.sweeper.method=grid",
         "hydra.sweeper.metric={name:loss,goal:minimize}",
         "hydra.sweeper.n_jobs=2",
@@ -47,6 +48,9 @@ def test_grid_sweep_runs_each_trial_as_a_slurm_job_n_jobs_at_a_time(slurm, tmp_p
     by_trial = sorted(records, key=lambda record: record["config"]["x"])
     for first, second in (by_trial[0:2], by_trial[2:4]):
         assert max(first["started"], second["started"]) < min(first["ended"], second["ended"])
+        # one GPU each, not the same one
+        devices = {first["cuda_visible_devices"], second["cuda_visible_devices"]}
+        assert devices == {"0", "1"}, devices
     print(f"4-trial grid sweep on SLURM, 2 at a time: {took:.1f} s")
 
 
@@ -54,6 +58,7 @@ def test_bayes_sweep_on_slurm_records_every_trial(slurm, tmp_path):
     run_sweep(
         tmp_path,
         *SLURM,
+        "hydra.launcher.gres=gpu:1",
         "hydra.sweeper.method=bayes",
         "hydra.sweeper.bayes_startup_trials=2",
         "hydra.sweeper.seed=0",
@@ -67,6 +72,7 @@ def test_bayes_sweep_on_slurm_records_every_trial(slurm, tmp_path):
     assert summary["trials"]["finished"] == 4
     records = trial_records(tmp_path)
     assert all(record["slurm_job_id"] for record in records)
+    assert all(record["cuda_visible_devices"] in ("0", "1") for record in records)
     assert summary["best_value"] == min(
         (r["config"]["x"] - 1) ** 2 + (r["config"]["y"] + 2) ** 2 for r in records
     )

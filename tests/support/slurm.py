@@ -16,6 +16,7 @@ write to (mode 0755 here); a requeued job waits ~130 s for its old credential to
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import secrets
 import shutil
@@ -33,6 +34,8 @@ CLIENTS = ("sbatch", "squeue", "sinfo", "sacct", "scancel", "scontrol")
 # agents can run side by side; the tests' jobs mostly wait, they do not compute.
 NODE_CPUS = 4
 PARTITION = "debug"
+STAND_IN_GPUS = ("/dev/null", "/dev/zero")
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 
 
 def missing_binaries() -> list[str]:
@@ -164,6 +167,7 @@ class SlurmCluster:
                 stdin=subprocess.DEVNULL,
                 env={**os.environ, **self.environment(), **(env or {})},
                 start_new_session=True,  # a Ctrl+C in the test run reaches pytest, not them
+                preexec_fn=_stop_with_parent,
             )
 
     def _check_alive(self, name: str) -> bool:
@@ -265,6 +269,10 @@ class SlurmCluster:
         memory = _node_memory_mb()
         lines = [
             "ClusterName=testcluster",
+            # two stand-in GPUs (gres.conf): --gpus-per-node and --gres=gpu:N are honoured,
+            # and each job sees its own CUDA_VISIBLE_DEVICES
+            "GresTypes=gpu",
+            "AccountingStorageTRES=gres/gpu",
             f"SlurmctldHost={self.hostname}(127.0.0.1)",
             f"SlurmctldPort={self.ctld_port}",
             f"SlurmdPort={free_port()}",
@@ -306,11 +314,22 @@ class SlurmCluster:
             "MinJobAge=5",
             "Waittime=0",
             f"NodeName={self.hostname} NodeAddr=127.0.0.1 CPUs={NODE_CPUS} "
-            f"RealMemory={memory} State=UNKNOWN",
+            f"RealMemory={memory} Gres=gpu:{len(STAND_IN_GPUS)} State=UNKNOWN",
             f"PartitionName={PARTITION} Nodes=ALL Default=YES MaxTime=INFINITE State=UP",
             "",
         ]
         self.conf.write_text("\n".join(lines))
+        # slurmd only checks that a GPU's device file exists; these two always do
+        (self.conf.parent / "gres.conf").write_text(
+            "".join(f"NodeName={self.hostname} Name=gpu File={f}\n" for f in STAND_IN_GPUS)
+        )
+
+
+def _stop_with_parent() -> None:
+    """In the daemon, before it starts: SIGTERM when the test process dies, however it dies
+    (a timeout's SIGKILL skips every fixture's teardown)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _accepts(port: int) -> bool:

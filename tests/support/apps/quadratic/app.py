@@ -35,6 +35,7 @@ def main(cfg: DictConfig) -> dict[str, float]:
         "pid": os.getpid(),
         "env": {key: value for key, value in os.environ.items() if key.startswith("WANDB_")},
         "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
+        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
         "started": started,
         "ended": time.time(),
     }
