@@ -21,7 +21,8 @@ from hydra.plugins.launcher import Launcher
 
 # submitit's words for a job that ended without a result, with sacct's state in brackets
 _STATE = re.compile(
-    r"Job (?P<job>\S+) .*?has not produced any output \(state: (?P<state>[^)]*)\)", re.DOTALL
+    r"Job (?P<job>\S+) \(task: \d+\) with path (?P<result>\S+)\s+"
+    r"has not produced any output \(state: (?P<state>[^)]*)\)"
 )
 # what slurmstepd wrote to the job's error stream, e.g. "StepId=12.0 exceeded memory limit
 # (370884608 > 104857600), being killed"; its "*** ... CANCELLED AT ... ***" lines say no more
@@ -88,7 +89,7 @@ def slurm_reason(error: BaseException) -> str:
         detail = f": {why['why'].strip()}" if why else ""
         return (
             f"SLURM job {state['job']} ended {state['state']} before the task returned"
-            f"{detail} (its log: hydra.launcher.submitit_folder)"
+            f"{detail} (its logs: {Path(state['result']).parent})"
         )
     not_requeued = _NOT_REQUEUED.search(text)
     if not_requeued:

@@ -21,7 +21,7 @@ CANCELLED = (
 def test_a_job_without_output_names_its_id_and_slurms_state():
     assert slurm_reason(RuntimeError(CANCELLED)) == (
         "SLURM job 4711 ended CANCELLED by 1000 before the task returned "
-        "(its log: hydra.launcher.submitit_folder)"
+        "(its logs: /sweep/.submitit/4711)"
     )
     for state in ("TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL"):
         text = CANCELLED.replace("CANCELLED by 1000", state)
@@ -36,7 +36,7 @@ def test_slurmstepds_own_words_say_why_a_job_was_killed():
     )
     assert slurm_reason(RuntimeError(text)) == (
         "SLURM job 4711 ended FAILED before the task returned: StepId=12.0 exceeded memory "
-        "limit (370884608 > 104857600), being killed (its log: hydra.launcher.submitit_folder)"
+        "limit (370884608 > 104857600), being killed (its logs: /sweep/.submitit/4711)"
     )
 
 
