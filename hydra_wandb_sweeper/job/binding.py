@@ -105,7 +105,13 @@ class TrialTask:
             wandb = sys.modules.get("wandb")  # a job that never imported wandb needs nothing
             if wandb is not None:
                 wandb.teardown()
-            from hydra_wandb_sweeper.job.preemption import preemption_guard, restart_environment
+            from hydra_wandb_sweeper.job.preemption import (
+                drop_submitters_wandb_service,
+                preemption_guard,
+                restart_environment,
+            )
+
+            drop_submitters_wandb_service()
 
             # on SLURM: checkpoint before a requeue, and a requeued job resumes its W&B run
             with restart_environment(), preemption_guard():

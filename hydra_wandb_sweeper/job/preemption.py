@@ -49,6 +49,18 @@ def resume_checkpoint() -> str | None:
     return str(path) if path is not None and path.is_file() else None
 
 
+def drop_submitters_wandb_service() -> None:
+    """In a SLURM job, forget the W&B service of the process that submitted it.
+
+    sbatch passes the submitter's environment on to the job, ``WANDB_SERVICE`` too: the
+    address of a W&B service in another process, maybe on another machine, and one that
+    still holds the run of a job SLURM requeued (a resumed run is then refused as "in use").
+    Without it, the trial's own W&B starts a service of its own.
+    """
+    if os.environ.get("SLURM_JOB_ID"):
+        os.environ.pop("WANDB_SERVICE", None)
+
+
 def is_restart() -> bool:
     """True when this job ran before: SLURM requeued it, or it left a checkpoint."""
     try:

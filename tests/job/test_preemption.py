@@ -35,6 +35,16 @@ def test_a_requeued_job_resumes_its_wandb_run_and_restores_the_environment(monke
         assert os.environ["WANDB_RESUME"] == "never"
 
 
+def test_a_slurm_job_forgets_the_submitters_wandb_service(monkeypatch):
+    monkeypatch.setenv("WANDB_SERVICE", "3-1234-unix-/tmp/wandb-1234/socket")
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+    preemption.drop_submitters_wandb_service()
+    assert "WANDB_SERVICE" in os.environ  # a local worker shares its parent's service
+    monkeypatch.setenv("SLURM_JOB_ID", "4711")
+    preemption.drop_submitters_wandb_service()
+    assert "WANDB_SERVICE" not in os.environ
+
+
 GUARDED_TASK = textwrap.dedent(
     """
     import json, os, signal, sys

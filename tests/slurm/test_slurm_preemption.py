@@ -21,13 +21,29 @@ PAUSE_AFTER = 2  # epochs the trial validates before SLURM signals its job
 TRAIN_BATCHES = 4  # optimizer steps per epoch
 
 
+@pytest.fixture
+def submitters_wandb_service():
+    """A W&B service in the submitting process, whose address (``WANDB_SERVICE``) sbatch
+    passes on to the jobs, as when the sweep runs from a process that used W&B."""
+    import wandb
+
+    wandb.setup()
+    assert os.environ.get("WANDB_SERVICE")
+    try:
+        yield
+    finally:
+        wandb.teardown()
+
+
 def probe(job_dir: Path) -> list[dict]:
     path = job_dir / "probe.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 @pytest.mark.parametrize("in_batch", [None, 2], ids=["at-validation", "mid-epoch"])
-def test_a_preempted_trial_resumes_from_its_checkpoint_as_the_same_trial(slurm, tmp_path, in_batch):
+def test_a_preempted_trial_resumes_from_its_checkpoint_as_the_same_trial(
+    slurm, tmp_path, in_batch, submitters_wandb_service
+):
     env = sweep_env(tmp_path)
     # the job imports the test's probe callback from this checkout
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
