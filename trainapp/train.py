@@ -23,6 +23,9 @@ from trainapp.module import STAGES, Classifier
 warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
 # Lightning notices srun on any machine with SLURM installed, even when no job runs under it.
 warnings.filterwarnings("ignore", message=r"The `srun` command is available on your system")
+# On a SLURM login node Lightning advises `srun` for every local run; the sweeper's
+# hydra/launcher=submitit_slurm is what puts trials on the cluster.
+warnings.filterwarnings("ignore", message=r"The `srun` command is available on your system")
 # Lightning 2.6 calls a torch API that torch 2.13 deprecates; harmless, and not ours to fix.
 warnings.filterwarnings(
     "ignore", message=r"`isinstance\(treespec, LeafSpec\)`", category=FutureWarning
