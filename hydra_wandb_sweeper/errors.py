@@ -22,3 +22,7 @@ class SweepConfigError(CompactHydraException, ValueError):
 
 class SweepRuntimeError(CompactHydraException, RuntimeError):
     """The sweep cannot go on (failure budget exceeded, storage lost); finished trials are kept."""
+
+
+class SweepStorageError(SweepRuntimeError):
+    """The sweep's storage failed mid-sweep (full disk, read-only, locked, unreachable)."""

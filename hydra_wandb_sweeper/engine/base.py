@@ -53,6 +53,8 @@ class TrialRecord:
     overrides: tuple[str, ...] | None = None
     # how many times the job reported its metric for early termination (None: unknown)
     reports: int | None = None
+    # failed without fault of its own (interrupted, its process died): its grid point runs again
+    will_rerun: bool = False
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,8 @@ class SweepDefinition:
     run_cap: int | None = None
     name: str | None = None
     description: str | None = None
+    # the script that ran the sweep (W&B's `program`), for the command that re-runs a trial
+    program: str | None = None
 
     def reached_target(self, value: float | None) -> bool:
         if self.target is None or value is None:
@@ -86,17 +90,24 @@ class Engine(Protocol):
     def tell(self, trial: Trial, state: TrialState, value: float | None, error: str | None) -> None:
         """Record how a trial ended."""
 
-    def release_unfinished(self, reason: str) -> list[TrialRecord]:
+    def release_unfinished(self, reason: str, *, worker_died: bool = False) -> list[TrialRecord]:
         """End every trial asked for here and not told (an interrupt, a launcher failure):
-        finished with the result its job recorded, else failed (grid: queued again)."""
+        finished with the result its job recorded, else failed with ``reason``. Grid points
+        run again; when a worker died (``worker_died``), one at a time, so that a point whose
+        task kills its process is found and given up after a few deaths."""
 
     def records(self) -> list[TrialRecord]:
-        """Every trial of the sweep, from every process, by number."""
+        """Every trial of the sweep, from every process, by number; a grid sweep has one
+        record per grid point that has run, with its final state."""
 
     def job_environment(self, trial: Trial) -> dict[str, str]:
         """Extra environment for the trial's job, so that it can report to this engine.
 
         This is also where an engine whose sweep exists on the W&B server binds the run to
         it (``WANDB_SWEEP_ID``); an engine whose sweep the server does not know must not."""
+
+    def stop_requested(self) -> bool:
+        """True once someone asked the sweep to stop (``hydra-wandb-sweeper stop``): processes
+        finish the trials they run and ask for no more."""
 
     def close(self) -> None: ...

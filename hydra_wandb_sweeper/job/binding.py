@@ -100,27 +100,27 @@ class TrialTask:
         from hydra.core.hydra_config import HydraConfig
         from hydra.core.utils import env_override
 
+        from hydra_wandb_sweeper.job.lifeline import trial_lifeline
+        from hydra_wandb_sweeper.job.preemption import (
+            drop_submitters_wandb_service,
+            preemption_guard,
+            restart_environment,
+        )
+        from hydra_wandb_sweeper.job.reporting import current_trial
+
         hydra_config = HydraConfig.get()
         with env_override(self.environments.get(int(hydra_config.job.num), {})):
             wandb = sys.modules.get("wandb")  # a job that never imported wandb needs nothing
             if wandb is not None:
                 wandb.teardown()
-            from hydra_wandb_sweeper.job.preemption import (
-                drop_submitters_wandb_service,
-                preemption_guard,
-                restart_environment,
-            )
-
             drop_submitters_wandb_service()
-
-            # on SLURM: checkpoint before a requeue, and a requeued job resumes its W&B run
-            with restart_environment(), preemption_guard():
-                returned = self.task_function(config)
-            # Kept in the engine at once, so that a launcher failure after this job finished
-            # (a sibling worker killed, a cluster error) does not lose the result.
-            from hydra_wandb_sweeper.job.reporting import current_trial
-
-            trial = current_trial()
-            if trial is not None:
-                trial.record_result(returned, list(hydra_config.overrides.task))
+            with trial_lifeline():
+                # on SLURM: checkpoint before a requeue; a requeued job resumes its W&B run
+                with restart_environment(), preemption_guard():
+                    returned = self.task_function(config)
+                # Kept in the engine at once, so that a launcher failure after this job
+                # finished (a sibling worker killed, a cluster error) does not lose the result.
+                trial = current_trial()
+                if trial is not None:
+                    trial.record_result(returned, list(hydra_config.overrides.task))
             return returned

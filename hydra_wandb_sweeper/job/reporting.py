@@ -26,11 +26,19 @@ from hydra_wandb_sweeper.engine.base import OVERRIDES_ATTR, RESULT_ATTR, STOPPED
 class LocalTrialReporter:
     """Reports to the trial in the local engine's Optuna storage, judged by its pruner."""
 
-    def __init__(self, storage_spec: str, sweep_id: str, trial_number: int, metric: str | None):
+    def __init__(
+        self,
+        storage_spec: str,
+        sweep_id: str,
+        trial_number: int,
+        metric: str | None,
+        owner: dict[str, Any] | None = None,
+    ):
         self.storage_spec = storage_spec
         self.sweep_id = sweep_id
         self.trial_number = trial_number
         self.metric = metric
+        self.owner = owner  # the sweeper process that claimed the trial
         self.last_step: int | None = None
         self.stopped = False  # decided by the pruner; it stays stopped
         self.stopped_at: int | None = None  # the step recorded as where it stopped
@@ -95,6 +103,20 @@ class LocalTrialReporter:
         self.record_stop()
         return True
 
+    def mark_started(self, process: dict[str, Any]) -> None:
+        """Name the process that runs the task: the trial stays alive while it does."""
+        from hydra_wandb_sweeper.engine.local.liveness import JOB_ATTR
+
+        self._storage.set_trial_user_attr(self._trial_id, JOB_ATTR, process)
+        self.beat()
+
+    def beat(self) -> None:
+        import time
+
+        from hydra_wandb_sweeper.engine.local.liveness import JOB_BEAT_ATTR
+
+        self._storage.set_trial_user_attr(self._trial_id, JOB_BEAT_ATTR, time.time())
+
     def record_result(self, returned: Any, overrides: list[str]) -> None:
         from hydra_wandb_sweeper.engine.outcome import storable_result
 
@@ -114,7 +136,11 @@ def _storage(storage_spec: str) -> Any:
 def _reporter_for(handle_json: str) -> LocalTrialReporter:
     handle = json.loads(handle_json)
     return LocalTrialReporter(
-        handle["storage"], handle["sweep_id"], int(handle["trial_number"]), handle.get("metric")
+        handle["storage"],
+        handle["sweep_id"],
+        int(handle["trial_number"]),
+        handle.get("metric"),
+        handle.get("owner"),
     )
 
 

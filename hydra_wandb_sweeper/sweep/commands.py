@@ -19,6 +19,8 @@ from typing import NoReturn
 
 from omegaconf import DictConfig, OmegaConf
 
+from hydra_wandb_sweeper.searchspace.overrides import override
+
 _SWEEP_ID = "hydra.sweeper.sweep_id"
 _STORAGE = "hydra.sweeper.storage"
 _COUNT = "hydra.sweeper.count"
@@ -40,7 +42,8 @@ class CommandLine:
         """Joins (or resumes) the sweep; ``count`` replaces the command line's count."""
         replaced = (_SWEEP_ID, _STORAGE) if count is None else (_SWEEP_ID, _STORAGE, _COUNT)
         kept = [arg for arg in self.overrides if _key(arg) not in replaced]
-        extra = [f"{_SWEEP_ID}={sweep_id}", f"{_STORAGE}={storage}"]
+        # encoded as a Hydra override value: a storage URL may hold '=' (sqlite:///x.db?timeout=5)
+        extra = [f"{_SWEEP_ID}={sweep_id}", override(_STORAGE, storage)]
         if count is not None:
             extra.append(f"{_COUNT}={count}")
         return self._shell([*self.flags, "-m", *kept, *extra])
@@ -109,3 +112,15 @@ def _program(launch_dir: str) -> list[str]:
 
 def _key(override: str) -> str:
     return override.split("=", 1)[0].lstrip("+~")
+
+
+def program() -> str:
+    """This process's script as an absolute path (or ``-m module``): kept with the sweep so
+    that ``best`` and ``report`` print a re-run command that works from any folder."""
+    return shlex.join(_program(os.getcwd()))
+
+
+def rerun_command(overrides: Sequence[str], script: str | None = None) -> str:
+    """A single run (no -m) of ``script`` (by default this process's) with a trial's overrides."""
+    program_args = shlex.split(script) if script else _program(os.getcwd())
+    return shlex.join([sys.executable, *program_args, *overrides])

@@ -6,12 +6,9 @@ so config groups are swapped by Hydra and ``.hydra/overrides.yaml`` records ever
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import signal
-import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +21,20 @@ from omegaconf import DictConfig, OmegaConf
 from hydra_wandb_sweeper.engine.base import Engine, Trial, TrialRecord, TrialState
 from hydra_wandb_sweeper.engine.outcome import Outcome, objective_outcome
 from hydra_wandb_sweeper.errors import SweepConfigError, SweepRuntimeError
+from hydra_wandb_sweeper.interrupts import interrupts_as_exceptions
 from hydra_wandb_sweeper.job.binding import TrialTask, trial_environment
 from hydra_wandb_sweeper.searchspace.space import SearchSpace
 from hydra_wandb_sweeper.sweep.commands import CommandLine, this_command_line
 from hydra_wandb_sweeper.sweep.console import launcher_lines_at_debug, nothing_reported, trial_line
-from hydra_wandb_sweeper.sweep.launch_failure import interrupted, message, uncomposable_jobs
+from hydra_wandb_sweeper.sweep.faults import (
+    describe_launcher_failure,
+    ending_faults,
+    failure_budget_exceeded,
+    report_despite_faults,
+)
+from hydra_wandb_sweeper.sweep.launch_failure import interrupted, uncomposable_jobs
 from hydra_wandb_sweeper.sweep.opening import open_sweep
+from hydra_wandb_sweeper.sweep.progress import SweepProgress
 from hydra_wandb_sweeper.sweep.results import print_table, summarize, write_results
 from hydra_wandb_sweeper.sweep.settings import SweepSettings, read_settings
 from hydra_wandb_sweeper.sweep.slurm_batch import launch_batch
@@ -46,6 +51,7 @@ class SweepLoop:
     launch_dir: Path
     sweep_dir: Path
     settings: SweepSettings
+    _progress: SweepProgress
 
     def __init__(self, raw_settings: Mapping[str, Any]) -> None:
         self._raw_settings = dict(raw_settings)
@@ -74,21 +80,25 @@ class SweepLoop:
 
     # --- the sweep ----------------------------------------------------------------------------
     def sweep(self, arguments: list[str]) -> list[Sequence[JobReturn]]:
-        engine, space = open_sweep(
-            self.settings, arguments, self.hydra_context.config_loader, self.config
-        )
+        with ending_faults():  # a storage that fails while the sweep is created or joined
+            engine, space = open_sweep(
+                self.settings, arguments, self.hydra_context.config_loader, self.config
+            )
         self.sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, self.sweep_dir / "multirun.yaml")
         self._announce(engine, space)
         returns: list[Sequence[JobReturn]] = []
-        try:
-            with _sigterm_as_interrupt(), launcher_lines_at_debug():
-                self._run(engine, space, returns)
-        finally:
+        progress = SweepProgress(engine.sweep_id, engine.definition, self.settings.count)
+        with ending_faults(), interrupts_as_exceptions():
             try:
-                self._report(engine, space)
+                with launcher_lines_at_debug(), progress:
+                    self._progress = progress
+                    self._run(engine, space, returns)
             finally:
-                engine.close()
+                try:
+                    report_despite_faults(lambda: self._report(engine, space))
+                finally:
+                    engine.close()
         return returns
 
     def _run(self, engine: Engine, space: SearchSpace, returns: list[Sequence[JobReturn]]) -> None:
@@ -98,6 +108,12 @@ class SweepLoop:
         job_idx = 0
         try:
             while count is None or len(mine) < count:
+                if engine.stop_requested():
+                    log.info(
+                        f"Sweep {engine.sweep_id} is stopped: no more trials from this process "
+                        f"(`hydra-wandb-sweeper resume {engine.sweep_id}` lets it go on)"
+                    )
+                    break
                 if self._target_reached(engine):
                     log.info(f"metric.target {engine.definition.target} reached: the sweep ends")
                     break
@@ -111,6 +127,7 @@ class SweepLoop:
                     job_idx + i: self._job_environment(trial, engine, space)
                     for i, trial in enumerate(trials)
                 }
+                self._progress.update(mine, engine.records())
                 try:
                     results = launch_batch(self.launcher, batch, job_idx)
                 except Exception as error:  # a worker killed, a cluster job lost, a bad job
@@ -127,22 +144,26 @@ class SweepLoop:
                         )
                 job_idx += len(trials)
                 self._log_trials(engine, trials)
+                self._progress.update(mine, engine.records())
                 self._check_failure_budget(mine, space)
             _fail_if_every_trial_failed(mine)
         except BaseException as interruption:
             # Ctrl+C, SIGTERM, the failure budget: trials in flight end here (their results
             # kept if their jobs finished; grid points queued again otherwise).
-            released = engine.release_unfinished(
-                f"interrupted before it finished ({interruption!r})"
-            )
-            # a resume finishes what this process was asked for, not count more
-            kept = [record for record in released if record.state is not TrialState.FAILED]
-            left = None if count is None else count - len(mine) - len(kept)
-            if not isinstance(interruption, SweepRuntimeError) and (left is None or left > 0):
-                log.warning(
-                    "Interrupted. Resume this sweep with: "
-                    + self.command_line.join(engine.sweep_id, engine.location, left)
+            released: list[TrialRecord] = []
+            try:
+                released = engine.release_unfinished(
+                    f"interrupted before it finished ({interruption})"
                 )
+            finally:
+                # a resume finishes what this process was asked for, not count more
+                kept = [record for record in released if record.state is not TrialState.FAILED]
+                left = None if count is None else count - len(mine) - len(kept)
+                if not isinstance(interruption, SweepRuntimeError) and (left is None or left > 0):
+                    log.warning(
+                        f"Interrupted ({str(interruption) or 'Ctrl+C'}). Resume this sweep "
+                        "with: " + self.command_line.join(engine.sweep_id, engine.location, left)
+                    )
             raise
 
     # --- reporting --------------------------------------------------------------------------
@@ -218,8 +239,9 @@ class SweepLoop:
             return failed + engine.release_unfinished(
                 "not run: another job of its batch could not be composed"
             )
-        log.error(f"The launcher failed: {message(error)}")
-        return engine.release_unfinished(f"the launcher failed: {message(error)}")
+        why = describe_launcher_failure(error)
+        log.error(f"The launcher failed: {why}")
+        return engine.release_unfinished(why, worker_died=True)
 
     def _log_trials(self, engine: Engine, trials: Sequence[Trial]) -> None:
         """One line per trial, as the engine recorded it (stopped, failed, its metric)."""
@@ -252,8 +274,8 @@ class SweepLoop:
         return any(engine.definition.reached_target(record.value) for record in engine.records())
 
     def _check_failure_budget(self, mine: Sequence[TrialRecord], space: SearchSpace) -> None:
-        failed = [record for record in mine if record.state is TrialState.FAILED]
-        if not failed or len(failed) / len(mine) <= self.settings.max_failure_rate:
+        failed = [r for r in mine if r.state is TrialState.FAILED and not r.will_rerun]
+        if not failure_budget_exceeded(len(failed), len(mine), self.settings.max_failure_rate):
             return
         lines = [
             f"  trial {record.number} ({' '.join(space.to_overrides(record.params))}): "
@@ -264,8 +286,8 @@ class SweepLoop:
             f"{len(failed)} of {len(mine)} trials failed, more than "
             f"hydra.sweeper.max_failure_rate={self.settings.max_failure_rate}. "
             "Finished trials are kept, and resuming with hydra.sweeper.sweep_id runs the trials "
-            "the sweep has left (failed grid points are not run again). Failed trials:\n"
-            + "\n".join(lines)
+            "the sweep has left (grid points whose task failed are not run again). Failed "
+            "trials:\n" + "\n".join(lines)
         )
 
 
@@ -296,21 +318,3 @@ def _outcome(result: JobReturn, metric_name: str | None) -> Outcome:
         return objective_outcome(result.return_value, metric_name)
     except Exception as error:  # an odd return value is the trial's failure, not the sweep's
         return TrialState.FAILED, None, f"cannot read the task's return value: {error!r}"
-
-
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM (``kill``, a cluster's preemption) ends the sweep like Ctrl+C: trials in flight
-    are released and the results written, instead of an exit that skips all of it."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)

@@ -18,6 +18,7 @@ from hydra_wandb_sweeper.searchspace.hydra_grammar import GroupOptions
 from hydra_wandb_sweeper.searchspace.method import choose_method_name, validate_method
 from hydra_wandb_sweeper.searchspace.space import Parameter, SearchSpace, build_search_space
 from hydra_wandb_sweeper.searchspace.validation import check_against_config
+from hydra_wandb_sweeper.sweep.commands import program
 from hydra_wandb_sweeper.sweep.settings import SweepSettings
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,7 @@ def _definition(settings: SweepSettings, space: SearchSpace, method: str) -> Swe
         run_cap=settings.run_cap,
         name=settings.name,
         description=settings.description,
+        program=program(),
     )
 
 

@@ -17,6 +17,7 @@ from hydra_wandb_sweeper.sweep.console import cell
 RESULTS_FILE = "optimization_results.yaml"
 # Wide enough for any table: rich keeps a table at its natural width below this.
 _LOG_FILE_WIDTH = 1000
+_LISTED_FAILURES = 20
 
 
 def best_record(records: Sequence[TrialRecord], definition: SweepDefinition) -> TrialRecord | None:
@@ -44,11 +45,26 @@ def summarize(
         "sweep_id": sweep_id,
         "method": definition.method,
         "metric": {"name": definition.metric_name, "goal": definition.goal},
+        # a grid counts each point once, with its final state
         "trials": {
             "total": len(records),
             **{state.value: counts.get(state.value, 0) for state in TrialState},
         },
     }
+    failed = [record for record in records if record.state is TrialState.FAILED]
+    if failed:
+        # failed without fault of their own (interrupted, process died): run on resume
+        rerun = sum(record.will_rerun for record in failed)
+        summary["trials"]["failed_run_again_on_resume"] = rerun
+        summary["failed_trials"] = [
+            {
+                "number": record.number,
+                "params": dict(record.params),
+                "error": record.error,
+                "runs_again_on_resume": record.will_rerun,
+            }
+            for record in failed[:_LISTED_FAILURES]
+        ]
     best = best_record(records, definition)
     if best is not None:
         # what the best trial's job ran with; computed only if its job recorded nothing

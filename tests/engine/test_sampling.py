@@ -10,7 +10,8 @@ import optuna
 import pytest
 from hydra import compose, initialize_config_dir
 
-from hydra_wandb_sweeper.engine.local.sampling import quantize, raw_grid_point, suggest
+from hydra_wandb_sweeper.engine.local.grid import Grid
+from hydra_wandb_sweeper.engine.local.sampling import quantize, suggest
 from hydra_wandb_sweeper.searchspace.space import Parameter, canonical_spec, grid_values
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -131,11 +132,17 @@ def test_model_based_samplers_drive_every_distribution(sampler):
 
 def test_grid_points_map_back_to_their_values():
     params = [parameter(name) for name in ("categorical", "categorical_objects", "q_uniform_int")]
+    grid = Grid(params)
     study = optuna.create_study()
-    expected = {p.key: grid_values(p)[1] for p in params}
-    study.enqueue_trial(raw_grid_point(params, expected))
-    trial = study.ask()
-    assert {p.key: suggest(trial, p, grid=True) for p in params} == expected
+    for index in (0, 1, grid.size - 1):
+        expected = grid.values(index)
+        raw, distributions = grid.optuna_params(index)
+        study.enqueue_trial(raw)
+        trial = study.ask(distributions)
+        assert {p.key: suggest(trial, p, grid=True) for p in params} == expected
+    # the last parameter varies fastest, as in W&B's grid
+    last = params[-1]
+    assert grid.values(1)[last.key] == grid_values(last)[1]
 
 
 def test_quantize_keeps_decimal_values_clean():

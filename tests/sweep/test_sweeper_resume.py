@@ -12,6 +12,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+from hydra_wandb_sweeper.engine.local.storage import open_storage
 from tests.support.sweeper_helpers import (
     results,
     run_sweep,
@@ -111,8 +112,8 @@ def test_killed_sweep_resumes_and_loses_no_finished_trial(tmp_path):
 
 
 def stored_trials(tmp_path: Path, sweep_id: str) -> list[optuna.trial.FrozenTrial]:
-    backend = optuna.storages.journal.JournalFileBackend(str(tmp_path / "journal.log"))
-    study = optuna.load_study(study_name=sweep_id, storage=optuna.storages.JournalStorage(backend))
+    storage = open_storage(str(tmp_path / "journal.log"))
+    study = optuna.load_study(study_name=sweep_id, storage=storage)
     return [t for t in study.get_trials() if t.state is not TrialState.WAITING]
 
 
@@ -123,22 +124,41 @@ def test_joining_an_unknown_sweep_id_is_a_clear_error(tmp_path):
     assert "Traceback" not in completed.stderr
 
 
-@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_interrupt_stops_cleanly_and_the_printed_command_resumes(tmp_path, stop):
-    first = start_sweep(tmp_path, *GRID, "sleep=1", sweep_dir="a", log_name="a.log")
+def wait_for_file(path: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize(
+    ("stop", "exit_code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["ctrl-c", "sigterm"]
+)
+def test_interrupt_stops_cleanly_and_the_printed_command_resumes(tmp_path, stop, exit_code):
+    # x=0 finishes; x=1 holds its job until the signal: the signal lands while it runs
+    first = start_sweep(tmp_path, *GRID, "hold_above=0.5", sweep_dir="a", log_name="a.log")
     sweep_id = wait_for_sweep_id(tmp_path / "a.log")
-    wait_for_jobs(tmp_path / "a", 1)
-    wait_for_path(tmp_path / "a" / "1" / ".hydra")  # the second trial runs (sleeps) now
+    wait_for_file(tmp_path / "a" / "1" / "started")
     first.send_signal(stop)
-    assert first.wait(timeout=60) != 0
+    assert first.wait(timeout=60) == exit_code
     log = (tmp_path / "a.log").read_text()
+    assert "Traceback" not in log, log
     assert f"hydra.sweeper.sweep_id={sweep_id}" in log.split("Interrupted")[-1]
     interrupted = results(tmp_path, "a")["trials"]
-    assert interrupted["running"] == 0 and interrupted["failed"] == 1
+    assert interrupted["running"] == 0 and interrupted["finished"] == 1
+    # the held point failed through no fault of its own: it runs again on resume
+    assert interrupted["failed"] == interrupted["failed_run_again_on_resume"] == 1
 
-    run_sweep(tmp_path, *GRID, "sleep=1", f"hydra.sweeper.sweep_id={sweep_id}", sweep_dir="b")
+    run_sweep(tmp_path, *GRID, f"hydra.sweeper.sweep_id={sweep_id}", sweep_dir="b")
     finished = [t for t in stored_trials(tmp_path, sweep_id) if t.state is TrialState.COMPLETE]
     assert sorted(t.params["x"] for t in finished) == [0, 1, 2, 3, 4, 5]
+    assert results(tmp_path, "b")["trials"] == {
+        "total": 6,
+        "running": 0,
+        "finished": 6,
+        "failed": 0,
+        "stopped": 0,
+    }
 
 
 def test_joining_a_sweep_that_never_ends_needs_a_count(tmp_path):

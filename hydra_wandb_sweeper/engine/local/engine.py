@@ -2,34 +2,35 @@
 
 The study's name is the sweep id and its user attributes hold the sweep definition, so any
 process that opens the same storage can join the sweep. A journal file is the default
-storage (one process or several on one machine or a shared disk); an RDB URL
-(``sqlite:///``, ``postgresql://``, ``mysql://``) serves many machines.
+storage (one machine, or several on a shared disk); SQLite serves one machine; PostgreSQL or
+MySQL many machines.
 
-Grid points are enqueued once when the sweep is created; a process takes one by moving it
-from WAITING to RUNNING, which the storage does atomically, so no grid point runs twice.
-A trial that cannot finish (interrupt, dead process) is failed and its grid point queued
-again; trials ended that way do not count against ``run_cap``.
+A process takes its next trial under the sweep's claim lock (:mod:`.claims`): it reads the
+trials, fails those whose processes are gone (:mod:`.liveness`), picks the next grid point
+(:mod:`.grid`, made from its index: nothing is enqueued up front) or checks ``run_cap``, and
+creates the trial, owner and point included, in one storage write. So no grid point runs
+twice and ``run_cap`` holds on every storage. When every point left is running in another
+process, :meth:`LocalEngine.ask` waits for them, so that a grid ends with every point
+final. Trials that end without their task finishing (an interrupt, a dead process) do not
+count against ``run_cap``.
 """
 
 from __future__ import annotations
 
-import itertools
+import contextlib
 import json
 import logging
-import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator
 from typing import Any
 
-import numpy as np
 import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import FrozenTrial
 from optuna.trial import TrialState as OptunaState
 
 from hydra_wandb_sweeper.engine.base import (
-    OVERRIDES_ATTR,
     RESULT_ATTR,
     STOPPED_ATTR,
     TRIAL_ENV,
@@ -39,49 +40,53 @@ from hydra_wandb_sweeper.engine.base import (
     TrialState,
     new_wandb_id,
 )
-from hydra_wandb_sweeper.engine.local.sampling import raw_grid_point, suggest
-from hydra_wandb_sweeper.engine.local.storage import (
+from hydra_wandb_sweeper.engine.local.claims import claim_lock
+from hydra_wandb_sweeper.engine.local.grid import (
+    ENDED_ATTR,
+    POINT_ATTR,
+    RERUN_ENDINGS,
+    Grid,
+    histories,
+    next_point,
+)
+from hydra_wandb_sweeper.engine.local.liveness import (
     HEARTBEAT_SECONDS,
-    heartbeat_attrs,
+    JOB_ATTR,
+    OWNER_ATTR,
+    OWNER_BEAT_ATTR,
+    identity,
     is_orphan,
+)
+from hydra_wandb_sweeper.engine.local.records import (
+    counts_against_cap,
+    ending,
+    record,
+    sweep_records,
+)
+from hydra_wandb_sweeper.engine.local.sampling import build_sampler, joiner_seed, suggest
+from hydra_wandb_sweeper.engine.local.storage import (
+    is_stop_requested,
     open_storage,
     read_definition,
+    storage_faults,
     store_definition,
 )
 from hydra_wandb_sweeper.engine.outcome import objective_outcome
-from hydra_wandb_sweeper.searchspace.space import Parameter, grid_values
+from hydra_wandb_sweeper.errors import SweepConfigError
+from hydra_wandb_sweeper.interrupts import deferred_interrupts
+from hydra_wandb_sweeper.searchspace.space import Parameter
 
 log = logging.getLogger(__name__)
 # The sweep loop reports what matters; Optuna's per-study and per-trial lines are noise here.
 optuna.logging.set_verbosity(optuna.logging.WARNING)
-
-
-def _sampler(method: str, seed: int | None, bayes: tuple[str, int]) -> optuna.samplers.BaseSampler:
-    if method == "bayes":
-        kind, startup_trials = bayes
-        if kind == "tpe":
-            return optuna.samplers.TPESampler(
-                seed=seed, n_startup_trials=startup_trials, constant_liar=True
-            )
-        return optuna.samplers.GPSampler(
-            seed=seed, n_startup_trials=startup_trials, warn_independent_sampling=False
-        )
-    # grid trials come from the queue; random samples independently
-    return optuna.samplers.RandomSampler(seed=seed)
+WAIT_POLL_SECONDS = 1.0
+_WAIT = object()  # nothing to claim now, but trials running elsewhere may free a point
 
 
 def _pruner(definition: SweepDefinition) -> optuna.pruners.BasePruner:
     from hydra_wandb_sweeper.engine.local.hyperband import build_pruner
 
     return build_pruner(definition.early_terminate)
-
-
-def _joiner_seed(seed: int | None, started: int) -> int | None:
-    # The printed join command repeats the seed: each joining process must still draw its
-    # own proposals, or it would repeat the first process's trials.
-    if seed is None:
-        return None
-    return int(np.random.SeedSequence([seed, started, os.getpid()]).generate_state(1)[0])
 
 
 class LocalEngine:
@@ -104,7 +109,14 @@ class LocalEngine:
             Parameter(key=key, wandb_name=name, spec=spec)
             for key, name, spec in definition.parameters
         )
+        self._grid = Grid(self._parameters) if definition.method == "grid" else None
+        try:
+            self._claims = claim_lock(storage_spec, storage, self.sweep_id)
+        except ValueError as error:
+            raise SweepConfigError("hydra.sweeper.storage", str(error)) from None
         self._live: dict[int, optuna.Trial] = {}
+        self._live_ids: dict[int, int] = {}  # their storage ids, for the heartbeat
+        self._alone = False  # the batch in flight runs a point again alone
         self._lock = threading.Lock()
         self._stop_heartbeat = threading.Event()
         self._heartbeat = threading.Thread(target=self._beat, name="sweep-heartbeat", daemon=True)
@@ -121,18 +133,16 @@ class LocalEngine:
         bayes: tuple[str, int] = ("gp", 10),
     ) -> LocalEngine:
         storage = open_storage(storage_spec)
-        study = optuna.create_study(
-            storage=storage,
-            study_name=new_wandb_id(),
-            direction="maximize" if definition.goal == "maximize" else "minimize",
-            sampler=_sampler(definition.method, seed, bayes),
-            pruner=_pruner(definition),
-        )
-        store_definition(study, definition)
-        engine = cls(storage_spec, storage, study, definition)
-        if definition.method == "grid":
-            engine._enqueue_grid()
-        return engine
+        with storage_faults(storage_spec), deferred_interrupts():
+            study = optuna.create_study(
+                storage=storage,
+                study_name=new_wandb_id(),
+                direction="maximize" if definition.goal == "maximize" else "minimize",
+                sampler=build_sampler(definition.method, seed, bayes),
+                pruner=_pruner(definition),
+            )
+            store_definition(study, definition)
+            return cls(storage_spec, storage, study, definition)
 
     @classmethod
     def join(
@@ -144,70 +154,67 @@ class LocalEngine:
         bayes: tuple[str, int] = ("gp", 10),
     ) -> LocalEngine:
         storage = open_storage(storage_spec)
-        definition = read_definition(storage, sweep_id, storage_spec)
-        started = storage.get_n_trials(storage.get_study_id_from_name(sweep_id))
-        study = optuna.load_study(
-            study_name=sweep_id,
-            storage=storage,
-            sampler=_sampler(definition.method, _joiner_seed(seed, started), bayes),
-            pruner=_pruner(definition),
-        )
-        engine = cls(storage_spec, storage, study, definition)
-        engine.reclaim_orphans()
+        with storage_faults(storage_spec), deferred_interrupts():
+            definition = read_definition(storage, sweep_id, storage_spec)
+            started = storage.get_n_trials(storage.get_study_id_from_name(sweep_id))
+            study = optuna.load_study(
+                study_name=sweep_id,
+                storage=storage,
+                sampler=build_sampler(definition.method, joiner_seed(seed, started), bayes),
+                pruner=_pruner(definition),
+            )
+            engine = cls(storage_spec, storage, study, definition)
+            engine.reclaim_orphans()
         return engine
 
     # --- the Engine interface -------------------------------------------------------------
     def ask(self) -> Trial | None:
-        grid = self.definition.method == "grid"
-        if self._run_cap_reached() or (grid and not self._has_waiting()):
-            return None
-        trial = self._study.ask()
-        with self._lock:  # from here on, an interrupt releases this trial
-            self._live[trial.number] = trial
-        # first of all: who runs it, so that no other process takes it for an orphan
-        for name, value in heartbeat_attrs().items():
-            trial.set_user_attr(name, value)
-        if (grid and "grid_point" not in trial.user_attrs) or self._over_run_cap(trial.number):
-            # another process took the last grid point or the last slot under run_cap
-            with self._lock:
-                del self._live[trial.number]
-            trial.set_user_attr("discarded", True)
-            self._requeue(trial.user_attrs)
-            self._study.tell(trial, state=OptunaState.FAIL)
-            return None
-        params = {param.key: suggest(trial, param, grid=grid) for param in self._parameters}
-        run_id = new_wandb_id()
-        trial.set_user_attr("run_id", run_id)
-        trial.set_user_attr("params", params)
-        return Trial(number=trial.number, run_id=run_id, params=params)
+        announced = False
+        while True:
+            with self._guarded():
+                claimed = self._claim()
+                if claimed is not _WAIT:
+                    return None if claimed is None else self._propose(claimed)
+            if not announced:
+                log.info("Waiting for the trials other processes are running to end")
+                announced = True
+            time.sleep(WAIT_POLL_SECONDS)
 
     def tell(self, trial: Trial, state: TrialState, value: float | None, error: str | None) -> None:
-        with self._lock:
-            optuna_trial = self._live.pop(trial.number)
-        self._finish(optuna_trial, state, value, error)
+        with self._guarded():
+            with self._lock:
+                optuna_trial = self._live.pop(trial.number)
+                self._live_ids.pop(trial.number, None)
+                self._alone = self._alone and bool(self._live)
+            self._finish(optuna_trial, state, value, error)
 
-    def release_unfinished(self, reason: str) -> list[TrialRecord]:
-        with self._lock:
-            unfinished = list(self._live.values())
-            self._live.clear()
-        records = []
-        for trial in unfinished:
-            attrs = self._fresh_attrs(trial.number)
-            if RESULT_ATTR in attrs:  # its job finished; only the launcher failed
-                state, value, error = objective_outcome(
-                    attrs[RESULT_ATTR], self.definition.metric_name
-                )
-            else:
-                state, value, error = TrialState.FAILED, None, reason
-                trial.set_user_attr("released", True)
-                self._requeue(attrs)
-            self._finish(trial, state, value, error)
-            records.append(_record(self._study.get_trials(deepcopy=False)[trial.number]))
-        return records
+    def release_unfinished(self, reason: str, *, worker_died: bool = False) -> list[TrialRecord]:
+        with self._guarded():
+            with self._lock:
+                unfinished = list(self._live.values())
+                self._live.clear()
+                self._live_ids.clear()
+                self._alone = False
+            attrs = {trial.number: self._fresh_attrs(trial.number) for trial in unfinished}
+            cut_short = [number for number, found in attrs.items() if RESULT_ATTR not in found]
+            records = []
+            for trial in unfinished:
+                found = attrs[trial.number]
+                if RESULT_ATTR in found:  # its job finished; only the launcher failed
+                    outcome = objective_outcome(found[RESULT_ATTR], self.definition.metric_name)
+                    self._finish(trial, *outcome)
+                else:
+                    ended, error = ending(reason, worker_died, len(cut_short), JOB_ATTR in found)
+                    with contextlib.suppress(UpdateFinishedTrialError):  # ended elsewhere
+                        self._fail(trial.number, ended, error)
+                records.append(self._record_of(trial.number))
+            return records
 
     def records(self) -> list[TrialRecord]:
-        trials = self._study.get_trials(deepcopy=False)
-        return [_record(trial) for trial in trials if _is_counted(trial)]
+        with self._guarded():
+            return sweep_records(
+                self._study.get_trials(deepcopy=False), grid=self._grid is not None
+            )
 
     def job_environment(self, trial: Trial) -> dict[str, str]:
         handle = {
@@ -215,109 +222,166 @@ class LocalEngine:
             "sweep_id": self.sweep_id,
             "trial_number": trial.number,
             "metric": self.definition.metric_name,
+            "owner": identity(),
         }
         return {TRIAL_ENV: json.dumps(handle, separators=(",", ":"))}
 
     def close(self) -> None:
         self._stop_heartbeat.set()
 
-    # --- resume ---------------------------------------------------------------------------
-    def reclaim_orphans(self) -> None:
-        """Fail (grid: re-queue) RUNNING trials whose process is gone."""
-        now = time.time()
-        for frozen in self._study.get_trials(deepcopy=False, states=(OptunaState.RUNNING,)):
-            if frozen.number in self._live or not is_orphan(frozen, now):
-                continue
-            owner = f"{frozen.user_attrs.get('host')}:{frozen.user_attrs.get('pid')}"
-            if self._salvage(frozen):
-                log.warning(f"Trial {frozen.number} of {owner} had finished: its result is kept")
-                continue
-            trial_id = self._trial_id(frozen.number)
-            try:
-                message = f"its process ({owner}) stopped before it finished"
-                self._storage.set_trial_user_attr(trial_id, "error", message)
-                self._storage.set_trial_user_attr(trial_id, "released", True)
-                # the change of state decides: another joiner may be reclaiming it too
-                self._study.tell(frozen.number, state=OptunaState.FAIL)
-            except (UpdateFinishedTrialError, ValueError):
-                continue
-            self._requeue(frozen.user_attrs)
-            log.warning(f"Trial {frozen.number} was left running by {owner}: marked failed")
+    def stop_requested(self) -> bool:
+        return is_stop_requested(self._storage, self._study_id)
 
-    def _salvage(self, frozen: FrozenTrial) -> bool:
-        """Finish an orphan whose job recorded its result before its sweeper died."""
-        attrs = self._fresh_attrs(frozen.number)
-        if RESULT_ATTR not in attrs:
-            return False
-        state, value, _ = objective_outcome(attrs[RESULT_ATTR], self.definition.metric_name)
-        if state is TrialState.FAILED:
-            return False
-        if STOPPED_ATTR in attrs:
-            state = TrialState.STOPPED
-        trial_id = self._trial_id(frozen.number)
+    # --- claims ---------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _guarded(self) -> Iterator[None]:
+        # a signal waits for the write in progress; a failing storage ends in one sentence
+        with deferred_interrupts(), storage_faults(self.location):
+            yield
+
+    def _claim(self) -> Any:
+        """Under the claim lock: a new trial, None (nothing left for this batch) or _WAIT."""
+        with self._claims.held():
+            trials = self._study.get_trials(deepcopy=False)
+            if self._reclaim(trials):
+                trials = self._study.get_trials(deepcopy=False)
+            if self._alone:
+                return None
+            others_running = any(
+                trial.state is OptunaState.RUNNING and trial.number not in self._live
+                for trial in trials
+            )
+            nothing_now = _WAIT if others_running and not self._live else None
+            if self._grid is None:
+                counted = [trial for trial in trials if counts_against_cap(trial)]
+                cap = self.definition.run_cap
+                return nothing_now if cap is not None and len(counted) >= cap else self._create()
+            points = histories(trials)
+            point = next_point(points, self._grid.size)
+            if point is None:
+                return nothing_now
+            alone = point in points and points[point].runs_alone
+            if alone and self._live:
+                return None  # it starts a batch of its own
+            self._alone = alone
+            return self._create(point)
+
+    def _create(self, point: int | None = None) -> optuna.Trial:
+        attrs: dict[str, Any] = {
+            OWNER_ATTR: identity(),
+            OWNER_BEAT_ATTR: time.time(),
+            "run_id": new_wandb_id(),
+        }
+        params: dict[str, Any] = {}
+        distributions: dict[str, Any] = {}
+        if point is not None and self._grid is not None:
+            attrs.update({POINT_ATTR: point, "params": self._grid.values(point)})
+            params, distributions = self._grid.optuna_params(point)
+        template = optuna.trial.create_trial(
+            state=OptunaState.RUNNING,
+            params=params,
+            distributions=distributions,
+            user_attrs=attrs,
+        )
+        trial_id = self._storage.create_new_trial(self._study_id, template_trial=template)
+        trial = optuna.Trial(self._study, trial_id)
+        with self._lock:  # from here on, an interrupt releases this trial
+            self._live[trial.number] = trial
+            self._live_ids[trial.number] = trial_id
+        return trial
+
+    def _propose(self, trial: optuna.Trial) -> Trial:
+        attrs = trial.user_attrs
+        if self._grid is not None:
+            params = dict(attrs["params"])
+        else:
+            params = {param.key: suggest(trial, param, grid=False) for param in self._parameters}
+            trial.set_user_attr("params", params)
+        return Trial(number=trial.number, run_id=str(attrs["run_id"]), params=params)
+
+    # --- orphans --------------------------------------------------------------------------
+    def reclaim_orphans(self) -> None:
+        """End RUNNING trials whose processes are gone: with the result their job recorded,
+        else failed (grid: the point runs again)."""
+        with self._guarded(), self._claims.held():
+            self._reclaim(self._study.get_trials(deepcopy=False))
+
+    def _reclaim(self, trials: list[FrozenTrial]) -> bool:
+        now = time.time()
+        orphans = [
+            trial
+            for trial in trials
+            if trial.state is OptunaState.RUNNING
+            and trial.number not in self._live
+            and is_orphan(trial, now)
+        ]
+        for frozen in orphans:
+            owner = frozen.user_attrs.get(OWNER_ATTR) or {}
+            who = f"{owner.get('host')}:{owner.get('pid')}"
+            attrs = self._fresh_attrs(frozen.number)
+            try:
+                if RESULT_ATTR in attrs:
+                    outcome = objective_outcome(attrs[RESULT_ATTR], self.definition.metric_name)
+                    self._finish(frozen.number, *outcome)
+                    log.warning(f"Trial {frozen.number} of {who} had finished: its result is kept")
+                    continue
+                started = JOB_ATTR in attrs
+                message = f"its process ({who}) ended before the trial did"
+                self._fail(frozen.number, "process_died" if started else "interrupted", message)
+            except UpdateFinishedTrialError:
+                continue  # its owner was alive after all and ended it meanwhile
+            log.warning(f"Trial {frozen.number} was left running: {message}")
+        return bool(orphans)
+
+    # --- endings --------------------------------------------------------------------------
+    def _finish(
+        self, trial: optuna.Trial | int, state: TrialState, value: float | None, error: str | None
+    ) -> None:
+        number = trial if isinstance(trial, int) else trial.number
+        attrs: dict[str, Any] = {} if error is None else {"error": error[:2000]}
+        if state is not TrialState.FAILED:
+            if state is TrialState.FINISHED and STOPPED_ATTR in self._fresh_attrs(number):
+                state = TrialState.STOPPED  # the job's early termination recorded the stop
+            # A stopped trial is COMPLETE with the metric it reached, so that every sampler
+            # learns from it, as W&B's bayes learns from a stopped run's summary metric.
+            attrs["state"] = state.value
+            if value is None:  # a sweep without a metric (grid, random): Optuna needs a number
+                attrs["no_metric"] = True
+        trial_id = self._trial_id(number)
         try:
-            self._storage.set_trial_user_attr(trial_id, "state", state.value)
-            if value is None:
-                self._storage.set_trial_user_attr(trial_id, "no_metric", True)
-            self._study.tell(frozen.number, 0.0 if value is None else value)
-        except (UpdateFinishedTrialError, ValueError):
-            pass  # another joiner finished it first
-        return True
+            for name, attr in attrs.items():
+                self._storage.set_trial_user_attr(trial_id, name, attr)
+            if state is TrialState.FAILED:
+                self._study.tell(number, state=OptunaState.FAIL)
+            else:
+                self._study.tell(number, 0.0 if value is None else value)
+        except UpdateFinishedTrialError:
+            # Another process took this trial for an orphan (its heartbeat was late) and
+            # failed it meanwhile: keep the result as a new trial rather than lose it.
+            if state is not TrialState.FAILED:
+                self._keep_as_new_trial(number, 0.0 if value is None else value, attrs)
+
+    def _fail(self, number: int, ended: str, error: str) -> None:
+        trial_id = self._trial_id(number)
+        self._storage.set_trial_user_attr(trial_id, ENDED_ATTR, ended)
+        self._storage.set_trial_user_attr(trial_id, "error", error[:2000])
+        self._study.tell(number, state=OptunaState.FAIL)
+
+    def _keep_as_new_trial(self, number: int, value: float, attrs: dict[str, Any]) -> None:
+        frozen = self._storage.get_trial(self._trial_id(number))
+        kept_attrs = {k: v for k, v in frozen.user_attrs.items() if k not in ("error", ENDED_ATTR)}
+        kept = optuna.trial.create_trial(
+            params=frozen.params,
+            distributions=frozen.distributions,
+            value=value,
+            user_attrs={**kept_attrs, **attrs},
+            intermediate_values=frozen.intermediate_values,
+        )
+        with self._claims.held():
+            self._storage.create_new_trial(self._study_id, template_trial=kept)
+        log.warning(f"Trial {number} had been marked failed elsewhere; its result is kept")
 
     # --- internals ------------------------------------------------------------------------
-    def _finish(
-        self, trial: optuna.Trial, state: TrialState, value: float | None, error: str | None
-    ) -> None:
-        if error is not None:
-            trial.set_user_attr("error", error[:2000])
-        if state is TrialState.FINISHED and STOPPED_ATTR in self._fresh_attrs(trial.number):
-            state = TrialState.STOPPED  # the job's early termination recorded the stop
-        if state is TrialState.FAILED:
-            self._tell(trial, OptunaState.FAIL, None)
-            return
-        # A stopped trial is COMPLETE with the metric it reached, so that every sampler
-        # learns from it, as W&B's bayes learns from a stopped run's summary metric.
-        trial.set_user_attr("state", state.value)
-        if value is None:  # a sweep without a metric (grid, random): Optuna needs a number
-            trial.set_user_attr("no_metric", True)
-        self._tell(trial, OptunaState.COMPLETE, 0.0 if value is None else value)
-
-    def _tell(self, trial: optuna.Trial, state: OptunaState, value: float | None) -> None:
-        try:
-            self._study.tell(trial, value, state=state)
-        except (UpdateFinishedTrialError, ValueError):
-            # Another process took this trial for an orphan and failed it meanwhile: keep
-            # the result as a new trial rather than lose it.
-            if state is not OptunaState.COMPLETE:
-                return
-            frozen = self._study.get_trials(deepcopy=False)[trial.number]
-            attrs = self._fresh_attrs(trial.number)
-            attrs = {k: v for k, v in attrs.items() if k not in ("error", "released")}
-            self._study.add_trial(
-                optuna.trial.create_trial(
-                    params=frozen.params,
-                    distributions=frozen.distributions,
-                    value=value,
-                    user_attrs=attrs,
-                    intermediate_values=frozen.intermediate_values,
-                )
-            )
-            log.warning(f"Trial {trial.number} had been marked failed elsewhere; result kept")
-
-    def _enqueue_grid(self) -> None:
-        keys = [param.key for param in self._parameters]
-        axes = [grid_values(param) for param in self._parameters]
-        for point, combination in enumerate(itertools.product(*axes)):
-            values = dict(zip(keys, combination, strict=True))
-            raw = raw_grid_point(self._parameters, values)
-            self._study.enqueue_trial(raw, user_attrs={"grid_point": point, "grid_raw": raw})
-
-    def _requeue(self, attrs: Mapping[str, Any]) -> None:
-        """Queue a grid point again when its trial could not finish (no-op off the grid)."""
-        if "grid_raw" in attrs:
-            point = {"grid_point": attrs["grid_point"], "grid_raw": attrs["grid_raw"]}
-            self._study.enqueue_trial(attrs["grid_raw"], user_attrs=point)
-
     def _trial_id(self, number: int) -> int:
         return self._storage.get_trial_id_from_study_id_trial_number(self._study_id, number)
 
@@ -325,57 +389,21 @@ class LocalEngine:
         # optuna.Trial caches its attributes; the job writes some from another process
         return self._storage.get_trial_user_attrs(self._trial_id(number))
 
-    def _has_waiting(self) -> bool:
-        return bool(self._study.get_trials(deepcopy=False, states=(OptunaState.WAITING,)))
-
-    def _capped_numbers(self) -> list[int]:
-        """Trials that count against run_cap: started, and neither released nor discarded."""
-        return sorted(
-            trial.number
-            for trial in self._study.get_trials(deepcopy=False)
-            if _is_counted(trial) and not trial.user_attrs.get("released")
-        )
-
-    def _run_cap_reached(self) -> bool:
-        cap = self.definition.run_cap
-        return cap is not None and len(self._capped_numbers()) >= cap
-
-    def _over_run_cap(self, number: int) -> bool:
-        cap = self.definition.run_cap
-        return cap is not None and number not in self._capped_numbers()[:cap]
+    def _record_of(self, number: int) -> TrialRecord:
+        trial = self._storage.get_trial(self._trial_id(number))
+        # a trial cut short through no fault of its own: not a failure of the task
+        return record(trial, will_rerun=trial.user_attrs.get(ENDED_ATTR) in RERUN_ENDINGS)
 
     def _beat(self) -> None:
+        # Its own storage object: a journal storage holds its thread lock while it takes the
+        # file lock, and a claim takes them the other way round; one shared object between
+        # this thread and a claim could deadlock.
+        storage = open_storage(self.location) if "://" not in self.location else self._storage
         while not self._stop_heartbeat.wait(HEARTBEAT_SECONDS):
             with self._lock:
-                live = list(self._live.values())
-            for trial in live:
+                live = list(self._live_ids.values())
+            for trial_id in live:
                 try:
-                    trial.set_user_attr("heartbeat", time.time())
-                except (UpdateFinishedTrialError, ValueError):  # it finished meanwhile
-                    continue
-
-
-def _is_counted(trial: FrozenTrial) -> bool:
-    # queued grid points have not started; discarded trials lost a race for the last slot
-    return trial.state is not OptunaState.WAITING and not trial.user_attrs.get("discarded")
-
-
-def _record(trial: FrozenTrial) -> TrialRecord:
-    attrs = trial.user_attrs
-    if trial.state is OptunaState.COMPLETE:
-        state = TrialState(attrs.get("state", TrialState.FINISHED.value))
-    elif trial.state is OptunaState.RUNNING:
-        state = TrialState.RUNNING
-    else:
-        state = TrialState.FAILED
-    has_metric = trial.state is OptunaState.COMPLETE and not attrs.get("no_metric")
-    return TrialRecord(
-        number=trial.number,
-        run_id=str(attrs.get("run_id", "")),
-        state=state,
-        value=trial.value if has_metric else None,
-        params=attrs.get("params", {}),
-        error=attrs.get("error"),
-        overrides=tuple(attrs[OVERRIDES_ATTR]) if OVERRIDES_ATTR in attrs else None,
-        reports=len(trial.intermediate_values),
-    )
+                    storage.set_trial_user_attr(trial_id, OWNER_BEAT_ATTR, time.time())
+                except Exception as error:  # finished meanwhile, or the storage is failing:
+                    log.debug(f"heartbeat of trial {trial_id} not written: {error!r}")

@@ -7,17 +7,19 @@ the deprecated base-e log forms) are sampled as a float in (0, 1) or as the expo
 mapped through the inverse CDF, so every sampler (random, TPE, GP) can drive them.
 
 In grid mode every parameter is a categorical over its grid values, in the order the
-W&B sweep would enumerate them.
+W&B sweep would enumerate them. :func:`build_sampler` is the Optuna sampler of each method.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from statistics import NormalDist
 from typing import Any
 
+import numpy as np
 import optuna
 
 from hydra_wandb_sweeper.searchspace.space import Parameter, grid_values
@@ -43,33 +45,19 @@ def suggest(trial: optuna.Trial, param: Parameter, *, grid: bool) -> Any:
     return sampler(trial, param.key, spec)
 
 
-def raw_grid_point(params: Sequence[Parameter], values: Mapping[str, Any]) -> dict[str, Any]:
-    """The Optuna params that make :func:`suggest` return ``values`` in grid mode."""
-    raw: dict[str, Any] = {}
-    for param in params:
-        choices = grid_values(param)
-        value = values[param.key]
-        raw[param.key] = value if _all_primitive(choices) else _index_of(choices, value)
-    return raw
+def grid_choices(values: Sequence[Any]) -> list[Any]:
+    """What Optuna stores for a grid axis: its values, or their positions when a value is
+    not a primitive (Optuna stores only primitive choices; lists and dicts go by position)."""
+    return list(values) if _all_primitive(values) else list(range(len(values)))
 
 
 def _suggest_choice(trial: optuna.Trial, name: str, choices: Sequence[Any]) -> Any:
-    # Optuna stores only primitive choices; lists or dicts are chosen by their position.
-    if _all_primitive(choices):
-        return trial.suggest_categorical(name, list(choices))
-    index = trial.suggest_categorical(name, list(range(len(choices))))
-    return choices[index]
+    picked = trial.suggest_categorical(name, grid_choices(choices))
+    return picked if _all_primitive(choices) else choices[picked]
 
 
 def _all_primitive(choices: Sequence[Any]) -> bool:
     return all(isinstance(choice, _OptunaPrimitive) for choice in choices)
-
-
-def _index_of(choices: Sequence[Any], value: Any) -> int:
-    for index, choice in enumerate(choices):
-        if choice == value:
-            return index
-    raise ValueError(f"{value!r} is not one of {choices!r}")
 
 
 def quantize(value: float, q: float) -> int | float:
@@ -162,3 +150,26 @@ _SAMPLERS: dict[str, Callable[[optuna.Trial, str, Mapping[str, Any]], Any]] = {
     "beta": _beta,
     "q_beta": _quantized(_beta),
 }
+
+
+def build_sampler(
+    method: str, seed: int | None, bayes: tuple[str, int]
+) -> optuna.samplers.BaseSampler:
+    if method == "bayes":
+        kind, startup_trials = bayes
+        if kind == "tpe":
+            return optuna.samplers.TPESampler(
+                seed=seed, n_startup_trials=startup_trials, constant_liar=True
+            )
+        return optuna.samplers.GPSampler(
+            seed=seed, n_startup_trials=startup_trials, warn_independent_sampling=False
+        )
+    return optuna.samplers.RandomSampler(seed=seed)  # grid points come from grid.py
+
+
+def joiner_seed(seed: int | None, started: int) -> int | None:
+    # The printed join command repeats the seed: each joining process must still draw its
+    # own proposals, or it would repeat the first process's trials.
+    if seed is None:
+        return None
+    return int(np.random.SeedSequence([seed, started, os.getpid()]).generate_state(1)[0])

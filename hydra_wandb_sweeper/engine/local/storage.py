@@ -1,46 +1,64 @@
 """Where the embedded engine keeps sweeps: Optuna storages, the stored sweep definition, and
-how to tell that the process running a trial is gone."""
+the sentence a user reads when the storage fails mid-sweep.
+
+Which storage for what (README, "Storage"): the default journal file (:mod:`.journal`) for
+one machine or several sharing a disk (NFS with locking); SQLite for one machine (WAL mode,
+a 60 s busy timeout; not on NFS); PostgreSQL or MySQL for many machines.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import os
-import socket
-import time
+import errno
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.trial import FrozenTrial
 
 from hydra_wandb_sweeper.engine.base import SweepDefinition
-from hydra_wandb_sweeper.errors import SweepConfigError
+from hydra_wandb_sweeper.engine.local.journal import SafeJournalBackend
+from hydra_wandb_sweeper.errors import SweepConfigError, SweepStorageError
 
 DEFINITION_ATTR = "wandb_sweep"
 # The folder of the default storage, under the launch folder.
 STATE_FOLDER = ".wandb-sweeps"
-# A RUNNING trial whose process has not written a heartbeat for this long is taken as dead.
-HEARTBEAT_SECONDS = 30.0
-STALE_AFTER_SECONDS = 10 * 60.0
-HOST = socket.gethostname()
+# Set on the study by `hydra-wandb-sweeper stop`: processes finish their trials and exit.
+STOP_ATTR = "stop_requested"
+# How long a SQLite write waits for another process's write before it fails.
+SQLITE_BUSY_SECONDS = 60.0
 
 
 def open_storage(spec: str) -> optuna.storages.BaseStorage:
     """A journal file for a path, an RDB storage for a URL; errors name ``hydra.sweeper.storage``."""
     try:
         if "://" in spec:
-            return optuna.storages.RDBStorage(spec)
+            return _open_database(spec)
         path = Path(spec).expanduser()
         path.parent.mkdir(parents=True, exist_ok=True)
         _ignore_in_git(path.parent)
-        backend = optuna.storages.journal.JournalFileBackend(str(path))
-        return optuna.storages.JournalStorage(backend)
+        return optuna.storages.JournalStorage(SafeJournalBackend(str(path)))
     except Exception as error:  # any driver error: the user must see which URL failed
         raise SweepConfigError(
             "hydra.sweeper.storage",
-            f"cannot open storage {spec!r}: {error}. Expected a writable journal file path "
-            "or an Optuna storage URL such as sqlite:///sweeps.db or postgresql://user@host/db",
-        ) from error
+            f"cannot open storage {spec!r}: {_first_line(error)}. Expected a writable journal "
+            "file path or an Optuna storage URL such as sqlite:///sweeps.db or "
+            "postgresql://user@host/db",
+        ) from None
+
+
+def _open_database(url: str) -> optuna.storages.RDBStorage:
+    if not url.startswith("sqlite"):
+        return optuna.storages.RDBStorage(url)
+    # a timeout in the URL (sqlite:///x.db?timeout=5) wins over ours
+    connect_args = {} if "timeout=" in url else {"timeout": SQLITE_BUSY_SECONDS}
+    storage = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": connect_args})
+    if storage.engine.url.database not in (None, "", ":memory:"):
+        # WAL: readers never block the writer, and a kill mid-write never tears the database
+        with storage.engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+    return storage
 
 
 def _ignore_in_git(folder: Path) -> None:
@@ -82,26 +100,48 @@ def read_definition(
     return SweepDefinition(**fields)
 
 
-def is_orphan(trial: FrozenTrial, now: float) -> bool:
-    """A RUNNING trial of another process (this one's live trials are never passed here)
-    whose process is gone: dead on this host, or silent for too long anywhere."""
-    attrs = trial.user_attrs
-    if attrs.get("host") == HOST and isinstance(attrs.get("pid"), int):
-        # our own pid can only be a previous process's (a restarted container): orphan
-        return attrs["pid"] == os.getpid() or not _process_alive(attrs["pid"])
-    started = trial.datetime_start.timestamp() if trial.datetime_start else now
-    return now - float(attrs.get("heartbeat", started)) > STALE_AFTER_SECONDS
-
-
-def _process_alive(pid: int) -> bool:
+@contextlib.contextmanager
+def storage_faults(location: str) -> Iterator[None]:
+    """A storage that fails mid-sweep (full disk, read-only, locked, unreachable) ends the
+    sweep with one sentence instead of a driver's traceback."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, owned by another user
-        return True
-    return True
+        yield
+    except (OSError, optuna.exceptions.StorageInternalError) as error:
+        raise SweepStorageError(describe_storage_fault(error, location)) from error
+    except Exception as error:
+        if type(error).__module__.startswith("sqlalchemy"):
+            raise SweepStorageError(describe_storage_fault(error, location)) from error
+        raise
 
 
-def heartbeat_attrs() -> dict[str, Any]:
-    return {"host": HOST, "pid": os.getpid(), "heartbeat": time.time()}
+def is_stop_requested(storage: optuna.storages.BaseStorage, study_id: int) -> bool:
+    return bool(storage.get_study_user_attrs(study_id).get(STOP_ATTR))
+
+
+def request_stop(storage: optuna.storages.BaseStorage, study_id: int, stop: bool) -> None:
+    """Ask every process of the sweep to stop after its current trials (or let them go on)."""
+    storage.set_study_user_attr(study_id, STOP_ATTR, stop)
+
+
+def describe_storage_fault(error: BaseException, location: str) -> str:
+    cause = error.__cause__ or error.__context__ or error
+    text = f"{_first_line(error)} {_first_line(cause)}".lower()
+    errnos = {getattr(error, "errno", None), getattr(cause, "errno", None)}
+    if errnos & {errno.ENOSPC, errno.EDQUOT, errno.EFBIG} or "full" in text:
+        what, fix = "cannot be written: the disk is full", "free some space"
+    elif errnos & {errno.EROFS, errno.EACCES, errno.EPERM} or "readonly" in text:
+        what, fix = "cannot be written: it is read-only", "make it writable"
+    elif "locked" in text:
+        what = "stayed locked by another program for longer than its busy timeout"
+        fix = "end the program holding it (or use a journal file or PostgreSQL)"
+    else:
+        what, fix = f"failed: {_first_line(cause)}", "check the storage"
+    return (
+        f"The sweep's storage {location} {what}. Finished trials are kept: {fix}, then "
+        "resume with the join command printed at the start"
+    )
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__

@@ -19,17 +19,26 @@ from omegaconf import DictConfig, OmegaConf
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
-def main(cfg: DictConfig) -> dict[str, float]:
+def main(cfg: DictConfig) -> dict[str, float] | float | None:
+    output_dir = Path(HydraConfig.get().runtime.output_dir)
+    (output_dir / "started").write_text(str(os.getpid()))  # tests wait on this file
     started = time.time()
     if cfg.sleep:
         time.sleep(float(cfg.sleep))
-    if cfg.fail_above is not None and cfg.x > cfg.fail_above:
-        raise ValueError(f"x={cfg.x} is above fail_above={cfg.fail_above}")
+    if cfg.hold_above is not None and cfg.x > cfg.hold_above:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # until the test interrupts the sweep
+            time.sleep(0.05)
     if cfg.crash_above is not None and cfg.x > cfg.crash_above:
         time.sleep(1.0)  # let the other jobs of the batch finish first
+        if cfg.crash_with == "exit3":
+            os._exit(3)
         os.kill(os.getpid(), signal.SIGKILL)  # as the kernel's OOM killer would
+    if cfg.fail_above is not None and cfg.x > cfg.fail_above:
+        raise ValueError(f"x={cfg.x} is above fail_above={cfg.fail_above}")
+    if cfg.x in (cfg.nan_at, cfg.none_at):
+        return float("nan") if cfg.x == cfg.nan_at else None
     loss = (cfg.x - 1.0) ** 2 + (cfg.y + 2.0) ** 2 + cfg.shape.offset
-    output_dir = Path(HydraConfig.get().runtime.output_dir)
     record = {
         "config": OmegaConf.to_container(cfg, resolve=True),
         "pid": os.getpid(),

@@ -1,0 +1,41 @@
+"""``hydra-wandb-sweeper``: see, compare and keep the results of sweeps.
+
+Each subcommand lives in its own module and is registered here with one line.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from hydra_wandb_sweeper.inspect.table import InspectError
+
+app = typer.Typer(
+    name="hydra-wandb-sweeper",
+    help="See, compare and keep the results of sweeps: local ones (the embedded engine's "
+    "storage, .wandb-sweeps/journal.log by default) and W&B ones (ENTITY/PROJECT/SWEEP_ID).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
+)
+
+from hydra_wandb_sweeper.cli import best, export, list_sweeps, report, show, stop  # noqa: E402
+
+app.command("list")(list_sweeps.list_sweeps)
+app.command("show")(show.show)
+app.command("best")(best.best)
+app.command("export")(export.export)
+app.command("report")(report.report)
+app.command("stop")(stop.stop)
+app.command("resume")(stop.resume)
+
+
+def main() -> None:
+    """The console script: errors a user can cause end in one line and exit status 1."""
+    try:
+        app()
+    except InspectError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)

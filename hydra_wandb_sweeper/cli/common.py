@@ -1,0 +1,62 @@
+"""What the subcommands share: the sweep argument, where sweeps are read from, the console."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from hydra_wandb_sweeper.inspect.table import SweepTable
+from hydra_wandb_sweeper.sweep.progress import clock
+
+SweepArgument = Annotated[
+    str,
+    typer.Argument(
+        metavar="SWEEP",
+        help="A local sweep id (as printed at the sweep's start), or ENTITY/PROJECT/SWEEP_ID "
+        "for a sweep on a W&B server.",
+        show_default=False,
+    ),
+]
+StorageOption = Annotated[
+    str | None,
+    typer.Option(
+        "--storage",
+        help="The local engine's storage: a journal file path or an Optuna storage URL "
+        "(sqlite:///sweeps.db, postgresql://...). Default: .wandb-sweeps/journal.log here.",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def read_sweep(sweep: str, storage: str | None) -> SweepTable:
+    from hydra_wandb_sweeper.inspect.wandb_sweeps import WandbSweeps, is_wandb_path
+
+    if is_wandb_path(sweep):
+        return WandbSweeps().read(sweep)
+    from hydra_wandb_sweeper.inspect.local import LocalSweeps
+
+    return LocalSweeps(storage).read(sweep)
+
+
+def console() -> Console:
+    """Standard output; piped, it is as wide as the widest line, so tables are never cut."""
+    terminal = Console()
+    return terminal if terminal.is_terminal else Console(width=100_000)
+
+
+def value_text(value: Any, digits: int = 6) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.{digits}g}" if math.isfinite(value) else str(value)
+    return str(value)
+
+
+def duration_text(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    return f"{seconds:.1f}s" if seconds < 60 else clock(seconds)

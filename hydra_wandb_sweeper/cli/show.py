@@ -1,0 +1,102 @@
+"""``show SWEEP``: the trials table, sortable, as JSON, or live with ``--watch``."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Annotated
+
+import typer
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from hydra_wandb_sweeper.cli.common import (
+    JsonOption,
+    StorageOption,
+    SweepArgument,
+    console,
+    duration_text,
+    read_sweep,
+    value_text,
+)
+from hydra_wandb_sweeper.inspect.table import SweepTable, sort_trials, sweep_json, trial_json
+
+
+def show(
+    sweep: SweepArgument,
+    storage: StorageOption = None,
+    sort: Annotated[
+        str,
+        typer.Option(
+            help="Order by: number, state, value (best first), duration, or a parameter's name."
+        ),
+    ] = "number",
+    as_json: JsonOption = False,
+    watch: Annotated[bool, typer.Option("--watch", help="Refresh the table until Ctrl+C.")] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between refreshes with --watch.")] = 2.0,
+) -> None:
+    """The trials of SWEEP: state, metric, parameters (W&B names), duration, run id."""
+    table = read_sweep(sweep, storage)
+    if as_json:
+        payload = sweep_json(table)
+        payload["trials_table"] = [
+            trial_json(t, table) for t in sort_trials(table.trials, sort, table)
+        ]
+        typer.echo(json.dumps(payload, indent=2))
+        return
+    if not watch:
+        console().print(render(table, sort))
+        return
+    from rich.live import Live
+
+    out = console()
+    with Live(render(table, sort), console=out, auto_refresh=False) as live:
+        try:
+            while True:
+                time.sleep(interval)
+                live.update(render(read_sweep(sweep, storage), sort), refresh=True)
+        except KeyboardInterrupt:
+            pass
+
+
+def render(table: SweepTable, sort: str = "number") -> Group:
+    """A title line (never wrapped to the table's width) above the trials table."""
+    return Group(Text(_title(table), no_wrap=True), _rows(table, sort))
+
+
+def _title(table: SweepTable) -> str:
+    best = table.best()
+    counts = ", ".join(f"{n} {state}" for state, n in table.counts().items() if n)
+    title = f"Sweep {table.sweep_id}" + (f" ({table.name})" if table.name else "")
+    title += f" | {table.method} | {counts or 'no trials yet'}"
+    if table.paused:
+        title += " | stop requested"
+    if best is not None:
+        title += f" | best {table.metric} = {value_text(best.value)} (trial {best.number})"
+    return title
+
+
+def _rows(table: SweepTable, sort: str) -> Table:
+    best = table.best()
+    rows = Table()
+    rows.add_column("#", justify="right")
+    rows.add_column("state")
+    rows.add_column(table.metric or "value", justify="right")
+    for column in table.columns:
+        rows.add_column(column.wandb_name, justify="right")
+    rows.add_column("duration", justify="right")
+    rows.add_column("run")
+    for trial in sort_trials(table.trials, sort, table):
+        is_best = best is not None and trial.number == best.number
+        state = trial.state + (f"@{trial.stopped_at}" if trial.stopped_at is not None else "")
+        rows.add_row(
+            f"{trial.number}{'*' if is_best else ''}",
+            state,
+            value_text(trial.value),
+            *(value_text(trial.params.get(c.key), 4) for c in table.columns),
+            duration_text(trial.duration_s),
+            trial.run_id,
+            style="bold green" if is_best else ("red" if trial.state == "failed" else None),
+        )
+    return rows

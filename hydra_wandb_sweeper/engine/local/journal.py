@@ -1,0 +1,151 @@
+"""The journal file the embedded engine keeps sweeps in, made to survive any kill or full disk.
+
+Optuna's journal is an append-only file of JSON lines, one per storage operation. Its own file
+backend fails in two ways that lose whole sweeps: a line torn by a kill or a full disk is
+ignored on read but appended to on the next write, which makes every later line (and, for
+Optuna, the whole file) unreadable; and its lock file outlives a killed writer, so the next
+writer waits out a 30 s grace period. This backend:
+
+- takes a POSIX lock (:mod:`.locks`) that dies with its holder, so there is no stale lock;
+- before each write, cuts a torn tail (bytes after the last newline, which only a writer that
+  died holding the lock can leave) back to the last whole line, copying it to
+  ``<journal>.torn`` first, so that nothing is appended to a torn line;
+- undoes its own partial write when the disk is full or the file cannot be written, and
+  raises; the file is left as it was;
+- skips lines that are not JSON (garbage, or a torn line an older writer appended to; the
+  operation written after the tear is recovered) instead of refusing the whole file.
+
+A reader takes only lines that end with a newline, so it never sees a write in progress.
+The same lock serialises grid claims (see :mod:`.claims`) with every write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from optuna.storages.journal import BaseJournalBackend
+
+from hydra_wandb_sweeper.engine.local.locks import ProcessFileLock
+from hydra_wandb_sweeper.interrupts import deferred_interrupts
+
+log = logging.getLogger(__name__)
+LOCK_SUFFIX = ".fcntl-lock"
+TORN_SUFFIX = ".torn"
+_OP_START = b'{"op_code":'
+
+
+class SafeJournalBackend(BaseJournalBackend):
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.lock = ProcessFileLock(path + LOCK_SUFFIX)
+        # the first writer of a new file; a folder that cannot hold it fails here, at open
+        with self.lock.held():
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666))
+        self._next_number = 0  # the number of the next operation this reader yields
+        self._offset = 0  # where that operation's line starts
+        self._skipped = 0
+
+    # --- reading ----------------------------------------------------------------------------
+    def read_logs(self, log_number_from: int) -> Iterator[dict[str, Any]]:
+        if log_number_from < self._next_number:  # a reader that starts over
+            self._next_number, self._offset = 0, 0
+        with open(self.path, "rb") as file:
+            file.seek(self._offset)
+            data = file.read()
+        whole = data[: data.rfind(b"\n") + 1]  # a line without its newline is being written
+        for line in whole.split(b"\n")[:-1]:
+            self._offset += len(line) + 1
+            operation = _decode(line)
+            if operation is None:
+                self._note_skipped(line)
+                continue
+            number = self._next_number
+            self._next_number += 1
+            if number >= log_number_from:
+                yield operation
+
+    def _note_skipped(self, line: bytes) -> None:
+        self._skipped += 1
+        if self._skipped == 1:
+            log.warning(
+                f"Skipped an unreadable line in the sweep journal {self.path} "
+                f"({line[:60]!r}...); the other lines are read as usual"
+            )
+
+    # --- writing ----------------------------------------------------------------------------
+    def append_logs(self, logs: list[dict[str, Any]]) -> None:
+        payload = "".join(json.dumps(entry, separators=(",", ":")) + "\n" for entry in logs)
+        with deferred_interrupts(), self.lock.held():
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+            try:
+                end = self._cut_torn_tail(fd)
+                try:
+                    _write_all(fd, payload.encode("utf-8"), end)
+                    os.fsync(fd)
+                except OSError:
+                    # disk full, quota, a file made read-only: leave the file as it was
+                    with contextlib.suppress(OSError):  # else the next writer cuts it
+                        os.ftruncate(fd, end)
+                    raise
+            finally:
+                os.close(fd)
+
+    def _cut_torn_tail(self, fd: int) -> int:
+        """The size of the file up to its last whole line, after cutting anything beyond."""
+        size = os.fstat(fd).st_size
+        if size == 0:
+            return 0
+        chunk = 1 << 16
+        end = size
+        while end > 0:
+            start = max(0, end - chunk)
+            data = os.pread(fd, end - start, start)
+            newline = data.rfind(b"\n")
+            if newline >= 0:
+                end = start + newline + 1
+                break
+            end = start
+        if end == size:
+            return size
+        torn = os.pread(fd, size - end, end)
+        with open(self.path + TORN_SUFFIX, "ab") as backup:
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+            backup.write(f"# {stamp}: {size - end} bytes cut at offset {end}\n".encode())
+            backup.write(torn + b"\n")
+        os.ftruncate(fd, end)
+        os.fsync(fd)
+        log.warning(
+            f"The sweep journal {self.path} ended in a torn line (a process killed while "
+            f"writing, or a full disk): cut it back to its last whole line; the {size - end} "
+            f"bytes cut are kept in {self.path + TORN_SUFFIX}"
+        )
+        return end
+
+
+def _write_all(fd: int, data: bytes, offset: int) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, offset)
+        view = view[written:]
+        offset += written
+
+
+def _decode(line: bytes) -> dict[str, Any] | None:
+    """One operation, or None for a line that holds none; an operation appended to a torn
+    line by an older writer is recovered from the end of that line."""
+    for start in (0, line.rfind(_OP_START)):
+        if start < 0:
+            continue
+        try:
+            operation = json.loads(line[start:])
+        except ValueError:
+            continue
+        if isinstance(operation, dict) and "op_code" in operation:
+            return operation
+    return None

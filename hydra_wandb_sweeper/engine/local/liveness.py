@@ -1,0 +1,98 @@
+"""Who runs a trial, and how to tell that they are gone.
+
+A running trial names its owner (the sweeper process that claimed it) and, once its task
+starts, the process that runs it (the same one with the basic launcher, a worker with
+joblib or submitit). Each writes a heartbeat while the trial runs.
+A trial is an orphan when its heartbeats are older than :data:`STALE_AFTER_SECONDS`, or,
+on the same machine, when every process that runs it is provably gone: its pid is free, or
+now belongs to a process started at another time (pid reuse), or the machine rebooted.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+from optuna.trial import FrozenTrial
+
+HEARTBEAT_SECONDS = float(os.environ.get("HYDRA_WANDB_SWEEPER_HEARTBEAT_SECONDS", 30.0))
+STALE_AFTER_SECONDS = 20 * HEARTBEAT_SECONDS
+HOST = socket.gethostname()
+OWNER_ATTR, OWNER_BEAT_ATTR = "owner", "heartbeat"  # the sweeper that claimed the trial
+JOB_ATTR, JOB_BEAT_ATTR = "job", "job_heartbeat"  # the process that runs its task
+
+
+@cache
+def _boot_id() -> str | None:
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as file:
+            return file.read().strip()
+    except OSError:
+        return None
+
+
+def _start_ticks(pid: int) -> int | None:
+    """When process ``pid`` started (clock ticks since boot), None where unknown."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as file:
+            stat = file.read()
+    except OSError:
+        return None
+    # the command name may hold spaces or parentheses: fields count from the last ')'
+    fields = stat[stat.rfind(b")") + 2 :].split()
+    return int(fields[19])
+
+
+def identity(pid: int | None = None) -> dict[str, Any]:
+    """This process (or ``pid`` on this machine), as stored on the trials it runs."""
+    pid = os.getpid() if pid is None else pid
+    return {"host": HOST, "boot": _boot_id(), "pid": pid, "start": _start_ticks(pid)}
+
+
+def is_gone(process: Any) -> bool:
+    """True when ``process`` (an :func:`identity`) is provably gone; False when it is alive
+    or cannot be checked from here (another machine: its heartbeat decides)."""
+    if not isinstance(process, Mapping) or process.get("host") != HOST:
+        return False
+    pid = process.get("pid")
+    if not isinstance(pid, int):
+        return False
+    if process.get("boot") not in (None, _boot_id()):
+        return True  # the machine rebooted since
+    if not _pid_exists(pid):
+        return True
+    started = process.get("start")
+    return started is not None and started != _start_ticks(pid)
+
+
+def is_this_process(process: Any) -> bool:
+    return isinstance(process, Mapping) and dict(process) == identity()
+
+
+def _pid_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by another user
+        return True
+    return True
+
+
+def is_orphan(trial: FrozenTrial, now: float) -> bool:
+    """A RUNNING trial whose processes are gone (see the module docstring). This process's
+    own live trials are never passed here."""
+    attrs = trial.user_attrs
+    started = trial.datetime_start.timestamp() if trial.datetime_start else now
+    beats = [attrs.get(name) for name in (OWNER_BEAT_ATTR, JOB_BEAT_ATTR)]
+    last_beat = max([float(beat) for beat in beats if beat is not None] or [started])
+    if now - last_beat > STALE_AFTER_SECONDS:
+        return True
+    owner = attrs.get(OWNER_ATTR)
+    if is_this_process(owner):
+        return True  # named as ours but not live here: a claim this process lost track of
+    job = attrs.get(JOB_ATTR)
+    return is_gone(owner) and (job is None or is_this_process(job) or is_gone(job))

@@ -1,0 +1,78 @@
+"""Locks between processes that die with their holder.
+
+A lock is a POSIX record lock (``fcntl``) on a lock file: the kernel (or the NFS lock
+manager) drops it when the holding process exits, however it exits, so a ``kill -9`` never
+leaves a stale lock behind and nobody waits out a grace period. POSIX locks belong to the
+process, not the thread, and closing *any* descriptor of the file drops them, so each lock
+file is opened once per process and guarded by a re-entrant thread lock as well.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import ClassVar
+
+
+class ReentrantLock:
+    """Re-entrant across this process's threads; the outermost hold takes the lock that
+    excludes other processes (:meth:`_acquire`), and its end lets it go (:meth:`_release`)."""
+
+    def _init_reentrant(self) -> None:
+        self._thread_lock = threading.RLock()
+        self._depth = 0
+
+    def _acquire(self) -> None:
+        raise NotImplementedError
+
+    def _release(self) -> None:
+        raise NotImplementedError
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        with self._thread_lock:
+            if self._depth == 0:
+                self._acquire()
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._release()
+
+
+class ProcessFileLock(ReentrantLock):
+    """An exclusive lock on ``path`` shared by every thread and process that opens it."""
+
+    _registry: ClassVar[dict[str, ProcessFileLock]] = {}
+    _registry_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __new__(cls, path: str | Path) -> ProcessFileLock:
+        key = os.path.abspath(path)
+        with cls._registry_lock:
+            lock = cls._registry.get(key)
+            if lock is None or lock._pid != os.getpid():  # a forked child needs its own
+                lock = super().__new__(cls)
+                lock._init(key)
+                cls._registry[key] = lock
+            return lock
+
+    def _init(self, path: str) -> None:
+        self._init_reentrant()
+        self.path = path
+        self._pid = os.getpid()
+        self._fd: int | None = None
+
+    def _acquire(self) -> None:
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        fcntl.lockf(self._fd, fcntl.LOCK_EX)
+
+    def _release(self) -> None:
+        assert self._fd is not None
+        fcntl.lockf(self._fd, fcntl.LOCK_UN)
