@@ -101,6 +101,11 @@ class TrialTask:
         from hydra.core.utils import env_override
 
         from hydra_wandb_sweeper.job.lifeline import trial_lifeline
+        from hydra_wandb_sweeper.job.preemption import (
+            drop_submitters_wandb_service,
+            preemption_guard,
+            restart_environment,
+        )
         from hydra_wandb_sweeper.job.reporting import current_trial
 
         hydra_config = HydraConfig.get()
@@ -108,8 +113,11 @@ class TrialTask:
             wandb = sys.modules.get("wandb")  # a job that never imported wandb needs nothing
             if wandb is not None:
                 wandb.teardown()
+            drop_submitters_wandb_service()
             with trial_lifeline():
-                returned = self.task_function(config)
+                # on SLURM: checkpoint before a requeue; a requeued job resumes its W&B run
+                with restart_environment(), preemption_guard():
+                    returned = self.task_function(config)
                 # Kept in the engine at once, so that a launcher failure after this job
                 # finished (a sibling worker killed, a cluster error) does not lose the result.
                 trial = current_trial()
