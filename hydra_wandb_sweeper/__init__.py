@@ -16,14 +16,18 @@ from hydra_wandb_sweeper.errors import SweepConfigError, SweepRuntimeError
 
 if TYPE_CHECKING:
     from hydra_wandb_sweeper.job.lightning_callback import SweepEarlyTermination
+    from hydra_wandb_sweeper.job.lightning_preemption import SweepPreemption
+    from hydra_wandb_sweeper.job.preemption import resume_checkpoint
     from hydra_wandb_sweeper.job.reporting import report, should_stop
 
 __all__ = [
     "SweepConfigError",
     "SweepEarlyTermination",
+    "SweepPreemption",
     "SweepRuntimeError",
     "WandbSweeperConf",
     "report",
+    "resume_checkpoint",
     "should_stop",
 ]
 
@@ -31,6 +35,8 @@ _LAZY = {
     "report": "hydra_wandb_sweeper.job.reporting",
     "should_stop": "hydra_wandb_sweeper.job.reporting",
     "SweepEarlyTermination": "hydra_wandb_sweeper.job.lightning_callback",
+    "SweepPreemption": "hydra_wandb_sweeper.job.lightning_preemption",
+    "resume_checkpoint": "hydra_wandb_sweeper.job.preemption",
 }
 
 

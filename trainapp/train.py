@@ -13,6 +13,7 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from omegaconf import DictConfig
 
+from hydra_wandb_sweeper import resume_checkpoint
 from trainapp.data.base import ArrayDataModule
 from trainapp.errors import MetricNotFoundError
 from trainapp.loggers import build_loggers, finish_wandb, flat_config
@@ -21,6 +22,9 @@ from trainapp.module import STAGES, Classifier
 # In-memory datasets need no loader workers; Lightning's advice to add some is noise here.
 warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
 # Lightning notices srun on any machine with SLURM installed, even when no job runs under it.
+warnings.filterwarnings("ignore", message=r"The `srun` command is available on your system")
+# On a SLURM login node Lightning advises `srun` for every local run; the sweeper's
+# hydra/launcher=submitit_slurm is what puts trials on the cluster.
 warnings.filterwarnings("ignore", message=r"The `srun` command is available on your system")
 # Lightning 2.6 calls a torch API that torch 2.13 deprecates; harmless, and not ours to fix.
 warnings.filterwarnings(
@@ -59,7 +63,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
         trainer: lightning.Trainer = hydra.utils.instantiate(
             cfg.trainer, callbacks=build_callbacks(cfg.get("callbacks")), logger=loggers or False
         )
-        trainer.fit(classifier, datamodule=datamodule)
+        # a sweep trial that SLURM preempted and requeued goes on from its checkpoint
+        trainer.fit(classifier, datamodule=datamodule, ckpt_path=resume_checkpoint())
         metrics = _as_floats(trainer.callback_metrics)
         if cfg.get("test"):
             trainer.test(classifier, datamodule=datamodule, verbose=False)

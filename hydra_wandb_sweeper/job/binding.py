@@ -102,6 +102,11 @@ class TrialTask:
 
         from hydra_wandb_sweeper.job.cloud_trial import CloudTrialReporter
         from hydra_wandb_sweeper.job.lifeline import trial_lifeline
+        from hydra_wandb_sweeper.job.preemption import (
+            drop_submitters_wandb_service,
+            preemption_guard,
+            restart_environment,
+        )
         from hydra_wandb_sweeper.job.reporting import current_trial
 
         hydra_config = HydraConfig.get()
@@ -109,12 +114,15 @@ class TrialTask:
             wandb = sys.modules.get("wandb")  # a job that never imported wandb needs nothing
             if wandb is not None:
                 wandb.teardown()
+            drop_submitters_wandb_service()
             with trial_lifeline():
                 trial = current_trial()
-                if isinstance(trial, CloudTrialReporter):  # W&B's server may stop it: see there
-                    returned = trial.run(self.task_function, config)
-                else:
-                    returned = self.task_function(config)
+                # on SLURM: checkpoint before a requeue; a requeued job resumes its W&B run
+                with restart_environment(), preemption_guard():
+                    if isinstance(trial, CloudTrialReporter):  # W&B's server may stop it
+                        returned = trial.run(self.task_function, config)
+                    else:
+                        returned = self.task_function(config)
                 # Kept in the engine at once, so that a launcher failure after this job
                 # finished (a sibling worker killed, a cluster error) does not lose the result.
                 if trial is not None:

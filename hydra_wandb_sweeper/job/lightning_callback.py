@@ -15,6 +15,7 @@ metric (without it, that is a warning: the task may return the metric by other m
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import Callback
@@ -49,6 +50,14 @@ class SweepEarlyTermination(Callback):
         self._reported_epoch: int | None = None
         self._warned_min_epochs = False
         self._warned_not_logged = False
+
+    def state_dict(self) -> dict[str, Any]:
+        # in Lightning's checkpoint: a trial resumed after a preemption reports its next
+        # validation as the next step, so hyperband counts every bracket once
+        return {"reported": self._reported}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._reported = int(state_dict.get("reported", 0))
 
     def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         # only while fitting: a later trainer.validate() must not count as another epoch

@@ -38,6 +38,7 @@ from hydra_wandb_sweeper.sweep.progress import SweepProgress
 from hydra_wandb_sweeper.sweep.publishing import publish_at_end
 from hydra_wandb_sweeper.sweep.results import print_table, summarize, write_results
 from hydra_wandb_sweeper.sweep.settings import SweepSettings, read_settings
+from hydra_wandb_sweeper.sweep.slurm_batch import launch_batch
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +132,7 @@ class SweepLoop:
                 }
                 self._progress.update(mine, engine.records())
                 try:
-                    results = self.launcher.launch(batch, initial_job_idx=job_idx)
+                    results = launch_batch(self.launcher, batch, job_idx)
                 except Exception as error:  # a worker killed, a cluster job lost, a bad job
                     mine += self._launch_failed(error, trials, batch, engine)
                 else:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -83,3 +85,24 @@ def trial_records(tmp_path: Path, sweep_dir: str = "multirun") -> list[dict[str,
         )
         found.append(record)
     return found
+
+
+@contextlib.contextmanager
+def background_sweep(
+    tmp_path: Path, command: list[str], env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[str]]:
+    """A sweep running while the test acts on it; killed if the test leaves early."""
+    sweep = subprocess.Popen(
+        command,
+        cwd=tmp_path,
+        env=env or sweep_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        yield sweep
+    finally:
+        if sweep.poll() is None:
+            sweep.kill()
+            sweep.wait()

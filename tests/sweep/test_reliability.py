@@ -14,7 +14,6 @@ import shlex
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -35,6 +34,7 @@ class Sweeper:
 
     def __init__(self, tmp_path: Path, command: list[str], name: str, **popen: object) -> None:
         self.log = tmp_path / f"{name}.log"
+        self.cwd = tmp_path
         self.process = subprocess.Popen(
             command,
             cwd=tmp_path,
@@ -49,8 +49,11 @@ class Sweeper:
         while time.monotonic() < deadline:
             found = re.search(r"Join this sweep from another terminal or machine: (.*)", self.text)
             if found:
-                # the command as printed, run with this interpreter (the user's `python`)
-                return [sys.executable, *shlex.split(found.group(1))[1:]]
+                # the command as printed (`cd <launch folder> && <python> <script> ...`), run
+                # from the launch folder, which is this test's folder
+                printed = shlex.split(found.group(1))
+                assert printed[:3] == ["cd", str(self.cwd), "&&"], printed
+                return printed[3:]
             assert self.process.poll() is None, self.text
             time.sleep(0.05)
         raise AssertionError(f"no join command in {self.log}:\n{self.text}")

@@ -236,3 +236,6 @@ def test_two_processes_at_once_share_one_sweep_without_running_a_run_twice(
     ]
     assert len(ran) == 5  # the five runs left after the first process's one, none twice
     assert len({tuple(overrides) for overrides in ran}) == 5
+    for device, name in enumerate(("gpu0", "gpu1")):  # each machine's jobs on its own GPU
+        for record in _trial_records(tmp_path / name):
+            assert record["cuda_visible_devices"] == str(device)

@@ -22,6 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 def main(cfg: DictConfig) -> dict[str, float] | float | None:
     output_dir = Path(HydraConfig.get().runtime.output_dir)
     (output_dir / "started").write_text(str(os.getpid()))  # tests wait on this file
+    started = time.time()
     if cfg.sleep:
         time.sleep(float(cfg.sleep))
     if cfg.hold_above is not None and cfg.x > cfg.hold_above:
@@ -46,6 +47,10 @@ def main(cfg: DictConfig) -> dict[str, float] | float | None:
             for key, value in os.environ.items()
             if key.startswith("WANDB_") and key != "WANDB_API_KEY"
         },
+        "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
+        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+        "started": started,
+        "ended": time.time(),
     }
     if cfg.use_wandb:
         import wandb
