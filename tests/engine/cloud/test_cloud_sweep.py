@@ -23,6 +23,21 @@ def _sweep_id(stdout: str) -> str:
     return match.group(1)
 
 
+def _one_trial_of_a_new_sweep(
+    tmp_path: Path, env: dict[str, str], *overrides: str
+) -> subprocess.CompletedProcess[str]:
+    """A random sweep created on the server by a first process that runs one trial."""
+    return run_cloud(
+        "quadratic",
+        tmp_path / "first",
+        env,
+        "hydra.sweeper.method=random",
+        "hydra.sweeper.count=1",
+        "x=interval(-2.0,3.0)",
+        *overrides,
+    )
+
+
 def _trial_records(sweep_dir: Path) -> list[dict]:
     return [json.loads(path.read_text()) for path in sorted(sweep_dir.glob("*/trial.json"))]
 
@@ -100,16 +115,8 @@ def test_random_sweep_with_joblib_workers_and_run_cap(
 def test_a_second_process_joins_by_entity_project_id(
     wandb_server: WandbServer, client_env: dict[str, str], tmp_path: Path
 ) -> None:
-    first = run_cloud(
-        "quadratic",
-        tmp_path / "first",
-        client_env,
-        "hydra.sweeper.method=random",
-        "hydra.sweeper.run_cap=4",
-        "hydra.sweeper.count=1",
-        "x=interval(-2.0,3.0)",
-        "shape=flat,bowl",
-        "use_wandb=true",
+    first = _one_trial_of_a_new_sweep(
+        tmp_path, client_env, "hydra.sweeper.run_cap=4", "shape=flat,bowl", "use_wandb=true"
     )
     sweep_id = _sweep_id(first.stdout)
     assert f"hydra.sweeper.sweep_id=tester/tests/{sweep_id}" in first.stderr + first.stdout
@@ -204,15 +211,7 @@ def test_a_stop_reaches_a_submitit_job_through_the_sweep_folder(
 def test_two_processes_at_once_share_one_sweep_without_running_a_run_twice(
     wandb_server: WandbServer, client_env: dict[str, str], tmp_path: Path
 ) -> None:
-    first = run_cloud(
-        "quadratic",
-        tmp_path / "first",
-        client_env,
-        "hydra.sweeper.method=random",
-        "hydra.sweeper.run_cap=6",
-        "hydra.sweeper.count=1",
-        "x=interval(-2.0,3.0)",
-    )
+    first = _one_trial_of_a_new_sweep(tmp_path, client_env, "hydra.sweeper.run_cap=6")
     sweep_id = _sweep_id(first.stdout)
     joiners = [
         subprocess.Popen(
