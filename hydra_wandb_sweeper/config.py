@@ -109,6 +109,15 @@ class WandbSweeperConf:
     bayes_sampler: str = "gp"
     # random trials before the bayes sampler fits its model (Optuna's n_startup_trials)
     bayes_startup_trials: int = 10
+    # engine: wandb: seconds a trial that W&B stopped may take to end by itself before its
+    # job is interrupted (W&B's own agent waits 30 s before it kills a run)
+    stop_grace_seconds: float = 30.0
+    # engine: wandb: seconds without an answer from the W&B server before this process stops
+    # taking trials (running ones finish) and exits with a message
+    server_retry_seconds: float = 60.0
+    # engine: local: at the end of the sweep, publish it to W&B (upload its runs, create a
+    # W&B sweep holding them), as `python -m hydra_wandb_sweeper publish` does
+    publish: bool = False
 
 
 def sweeper_config_node() -> DictConfig:

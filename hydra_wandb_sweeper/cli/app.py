@@ -21,7 +21,15 @@ app = typer.Typer(
     rich_markup_mode="markdown",
 )
 
-from hydra_wandb_sweeper.cli import best, export, list_sweeps, report, show, stop  # noqa: E402
+from hydra_wandb_sweeper.cli import (  # noqa: E402
+    best,
+    export,
+    list_sweeps,
+    publish,
+    report,
+    show,
+    stop,
+)
 
 app.command("list")(list_sweeps.list_sweeps)
 app.command("show")(show.show)
@@ -30,6 +38,7 @@ app.command("export")(export.export)
 app.command("report")(report.report)
 app.command("stop")(stop.stop)
 app.command("resume")(stop.resume)
+app.command("publish")(publish.publish)
 
 
 def main() -> None:

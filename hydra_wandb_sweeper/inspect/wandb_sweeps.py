@@ -43,7 +43,8 @@ class WandbSweeps:
     def sweep_ids(self, project_path: str) -> list[str]:
         """The sweep paths of ``entity/project``."""
         try:
-            project = self._api.project(*_split(project_path, 2, "ENTITY/PROJECT"))
+            entity, name = _split(project_path, 2, "ENTITY/PROJECT")
+            project = self._api.project(name, entity=entity)
             return ["/".join(sweep.path) for sweep in project.sweeps()]
         except Exception as error:
             raise InspectError(f"cannot list the sweeps of {project_path}: {error}") from None

@@ -100,6 +100,7 @@ class TrialTask:
         from hydra.core.hydra_config import HydraConfig
         from hydra.core.utils import env_override
 
+        from hydra_wandb_sweeper.job.cloud_trial import CloudTrialReporter
         from hydra_wandb_sweeper.job.lifeline import trial_lifeline
         from hydra_wandb_sweeper.job.preemption import (
             drop_submitters_wandb_service,
@@ -115,12 +116,15 @@ class TrialTask:
                 wandb.teardown()
             drop_submitters_wandb_service()
             with trial_lifeline():
+                trial = current_trial()
                 # on SLURM: checkpoint before a requeue; a requeued job resumes its W&B run
                 with restart_environment(), preemption_guard():
-                    returned = self.task_function(config)
+                    if isinstance(trial, CloudTrialReporter):  # W&B's server may stop it
+                        returned = trial.run(self.task_function, config)
+                    else:
+                        returned = self.task_function(config)
                 # Kept in the engine at once, so that a launcher failure after this job
                 # finished (a sibling worker killed, a cluster error) does not lose the result.
-                trial = current_trial()
                 if trial is not None:
                     trial.record_result(returned, list(hydra_config.overrides.task))
             return returned

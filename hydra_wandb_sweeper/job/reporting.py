@@ -21,6 +21,7 @@ import sys
 from typing import Any
 
 from hydra_wandb_sweeper.engine.base import OVERRIDES_ATTR, RESULT_ATTR, STOPPED_ATTR, TRIAL_ENV
+from hydra_wandb_sweeper.job.cloud_trial import CloudTrialReporter
 
 
 class LocalTrialReporter:
@@ -133,8 +134,10 @@ def _storage(storage_spec: str) -> Any:
 
 
 @functools.lru_cache(maxsize=32)
-def _reporter_for(handle_json: str) -> LocalTrialReporter:
+def _reporter_for(handle_json: str) -> LocalTrialReporter | CloudTrialReporter:
     handle = json.loads(handle_json)
+    if handle.get("kind") == "cloud":
+        return CloudTrialReporter(handle)
     return LocalTrialReporter(
         handle["storage"],
         handle["sweep_id"],
@@ -144,7 +147,7 @@ def _reporter_for(handle_json: str) -> LocalTrialReporter:
     )
 
 
-def current_trial() -> LocalTrialReporter | None:
+def current_trial() -> LocalTrialReporter | CloudTrialReporter | None:
     """The reporter of the trial this job runs, or None outside a sweep."""
     handle_json = os.environ.get(TRIAL_ENV)
     if not handle_json:
@@ -168,7 +171,7 @@ def should_stop() -> bool:
     return True
 
 
-def note_in_wandb_summary(trial: LocalTrialReporter) -> None:
+def note_in_wandb_summary(trial: LocalTrialReporter | CloudTrialReporter) -> None:
     wandb = sys.modules.get("wandb")  # only if the task uses W&B: never import it here
     run = getattr(wandb, "run", None) if wandb is not None else None
     if run is not None:

@@ -42,8 +42,10 @@ class CommandLine:
         """Joins (or resumes) the sweep; ``count`` replaces the command line's count."""
         replaced = (_SWEEP_ID, _STORAGE) if count is None else (_SWEEP_ID, _STORAGE, _COUNT)
         kept = [arg for arg in self.overrides if _key(arg) not in replaced]
-        # encoded as a Hydra override value: a storage URL may hold '=' (sqlite:///x.db?timeout=5)
-        extra = [f"{_SWEEP_ID}={sweep_id}", override(_STORAGE, storage)]
+        extra = [f"{_SWEEP_ID}={sweep_id}"]
+        if not storage.startswith(("http://", "https://")):  # a W&B sweep: its id finds it
+            # encoded as a Hydra override value: a storage URL may hold '=' (sqlite:///x.db?timeout=5)
+            extra.append(override(_STORAGE, storage))
         if count is not None:
             extra.append(f"{_COUNT}={count}")
         return self._shell([*self.flags, "-m", *kept, *extra])

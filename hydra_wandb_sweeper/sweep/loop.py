@@ -35,6 +35,7 @@ from hydra_wandb_sweeper.sweep.faults import (
 from hydra_wandb_sweeper.sweep.launch_failure import interrupted, uncomposable_jobs
 from hydra_wandb_sweeper.sweep.opening import open_sweep
 from hydra_wandb_sweeper.sweep.progress import SweepProgress
+from hydra_wandb_sweeper.sweep.publishing import publish_at_end
 from hydra_wandb_sweeper.sweep.results import print_table, summarize, write_results
 from hydra_wandb_sweeper.sweep.settings import SweepSettings, read_settings
 from hydra_wandb_sweeper.sweep.slurm_batch import launch_batch
@@ -99,6 +100,8 @@ class SweepLoop:
                     report_despite_faults(lambda: self._report(engine, space))
                 finally:
                     engine.close()
+        if self.settings.publish and self.settings.engine == "local":
+            publish_at_end(self.settings, engine.sweep_id, self.sweep_dir)
         return returns
 
     def _run(self, engine: Engine, space: SearchSpace, returns: list[Sequence[JobReturn]]) -> None:

@@ -18,6 +18,7 @@ from hydra_wandb_sweeper.searchspace.hydra_grammar import GroupOptions
 from hydra_wandb_sweeper.searchspace.method import choose_method_name, validate_method
 from hydra_wandb_sweeper.searchspace.space import Parameter, SearchSpace, build_search_space
 from hydra_wandb_sweeper.searchspace.validation import check_against_config
+from hydra_wandb_sweeper.sweep.cloud_opening import create_cloud_sweep, join_cloud_sweep
 from hydra_wandb_sweeper.sweep.commands import program
 from hydra_wandb_sweeper.sweep.settings import SweepSettings
 
@@ -27,13 +28,12 @@ log = logging.getLogger(__name__)
 def open_sweep(
     settings: SweepSettings, arguments: Sequence[str], config_loader: Any, config: DictConfig
 ) -> tuple[Engine, SearchSpace]:
-    if settings.engine != "local":
-        raise SweepConfigError(
-            "hydra.sweeper.engine",
-            f"engine {settings.engine!r} is not available in this version; use engine=local",
-        )
     from hydra_wandb_sweeper.engine.local.engine import LocalEngine
 
+    cloud = settings.engine == "wandb"
+    if settings.sweep_id is not None and cloud:
+        engine = join_cloud_sweep(settings, arguments, config)
+        return engine, _stored_space(engine.definition, arguments, config_loader)
     if settings.sweep_id is not None:
         engine = LocalEngine.join(
             settings.storage,
@@ -57,8 +57,16 @@ def open_sweep(
             "line (model=a,b), or drop the method to run one job",
         )
     validate_method(space, method, settings.metric, settings.early_terminate)
-    _require_an_end(method, settings.count, settings.run_cap, chosen=settings.method is None)
+    if not cloud:  # a W&B agent may run until the sweep is stopped on the server
+        _require_an_end(method, settings.count, settings.run_cap, chosen=settings.method is None)
     check_against_config(config_loader, config, space)
+    if cloud:
+        if not space.parameters:
+            raise SweepConfigError(
+                "hydra.sweeper.parameters",
+                "a W&B sweep needs at least one parameter; add one, or run the job alone",
+            )
+        return create_cloud_sweep(settings, _definition(settings, space, method), config), space
     engine = LocalEngine.create(
         settings.storage,
         _definition(settings, space, method),

@@ -58,6 +58,9 @@ class SweepSettings:
     seed: int | None
     bayes_sampler: str
     bayes_startup_trials: int
+    stop_grace_seconds: float = 30.0
+    server_retry_seconds: float = 60.0
+    publish: bool = False
     # what W&B's CLI agent runs, from a pasted sweep file; kept for the cloud engine
     program: str | None = None
     command: tuple[Any, ...] | None = None
@@ -177,9 +180,28 @@ def read_settings(raw: Mapping[str, Any], launch_dir: Path) -> SweepSettings:
             "bayes_startup_trials", values.get("bayes_startup_trials", 10)
         )
         or 10,
+        stop_grace_seconds=_seconds("stop_grace_seconds", values.get("stop_grace_seconds", 30.0)),
+        server_retry_seconds=_seconds(
+            "server_retry_seconds", values.get("server_retry_seconds", 60.0)
+        ),
+        publish=_flag("publish", values.get("publish", False)),
         program=program,
         command=command,
     )
+
+
+def _flag(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise SweepConfigError(f"hydra.sweeper.{key}", f"got {value!r}, expected true or false")
+    return value
+
+
+def _seconds(key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise SweepConfigError(
+            f"hydra.sweeper.{key}", f"got {value!r}, expected a positive number of seconds"
+        )
+    return float(value)
 
 
 def _as_written(value: Any) -> Any:

@@ -42,7 +42,11 @@ def main(cfg: DictConfig) -> dict[str, float] | float | None:
     record = {
         "config": OmegaConf.to_container(cfg, resolve=True),
         "pid": os.getpid(),
-        "env": {key: value for key, value in os.environ.items() if key.startswith("WANDB_")},
+        "env": {
+            key: value
+            for key, value in os.environ.items()
+            if key.startswith("WANDB_") and key != "WANDB_API_KEY"
+        },
         "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
         "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
         "started": started,

@@ -1,0 +1,125 @@
+"""Opening a sweep on the W&B server (``engine: wandb``): create it, or join it by id.
+
+The search space was checked as for the local engine before anything is created; a
+joined sweep's W&B config is read back into Hydra keys with the name map this process's
+own ``hydra.sweeper`` config gives (``+experiment`` is W&B's ``experiment``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig
+
+from hydra_wandb_sweeper.engine.base import SweepDefinition
+from hydra_wandb_sweeper.engine.cloud.engine import CloudEngine
+from hydra_wandb_sweeper.errors import SweepConfigError
+from hydra_wandb_sweeper.searchspace.space import build_search_space
+from hydra_wandb_sweeper.sweep.commands import this_command_line
+from hydra_wandb_sweeper.sweep.settings import SweepSettings
+
+log = logging.getLogger(__name__)
+
+
+def state_dir(config: DictConfig) -> Path:
+    """Where agents and jobs exchange stop requests and results: in the sweep folder, which
+    every launcher's jobs (a submitit job on another node too) can see."""
+    return Path(config.hydra.runtime.cwd) / Path(config.hydra.sweep.dir) / ".wandb-sweep"
+
+
+def create_cloud_sweep(
+    settings: SweepSettings, definition: SweepDefinition, config: DictConfig
+) -> CloudEngine:
+    _warn_if_runs_stay_offline()
+    program, command = agent_command(settings, config)
+    return CloudEngine.create(
+        definition,
+        project=settings.project,
+        entity=settings.entity,
+        program=program,
+        command=command,
+        state_dir=state_dir(config),
+        retry_seconds=settings.server_retry_seconds,
+        stop_grace_seconds=settings.stop_grace_seconds,
+    )
+
+
+def agent_command(
+    settings: SweepSettings, config: DictConfig
+) -> tuple[str | None, list[Any] | None]:
+    """``program`` and ``command`` of the W&B sweep, for W&B's own ``wandb agent``: the ones
+    in ``hydra.sweeper`` (a pasted sweep file), else this app with Hydra's ``key=value``."""
+    if settings.program is not None or settings.command is not None:
+        return settings.program, None if settings.command is None else list(settings.command)
+    launched = list(this_command_line(config).program[1:])  # without the interpreter
+    if launched[:1] == ["-m"]:
+        return None, ["${env}", "${interpreter}", *launched, "${args_no_hyphens}"]
+    return launched[0], None
+
+
+def join_cloud_sweep(
+    settings: SweepSettings, arguments: Sequence[str], config: DictConfig
+) -> CloudEngine:
+    assert settings.sweep_id is not None
+    _warn_if_runs_stay_offline()
+    engine = CloudEngine.join(
+        settings.sweep_id,
+        project=settings.project,
+        entity=settings.entity,
+        definition_of=lambda wandb_config: definition_from_wandb(
+            wandb_config, _hydra_keys(settings, arguments)
+        ),
+        state_dir=state_dir(config),
+        retry_seconds=settings.server_retry_seconds,
+        stop_grace_seconds=settings.stop_grace_seconds,
+    )
+    log.info(f"Joined W&B sweep {engine.sweep_id}: the server's method and search space apply")
+    return engine
+
+
+def definition_from_wandb(
+    wandb_config: Mapping[str, Any], hydra_keys: Mapping[str, str]
+) -> SweepDefinition:
+    """A W&B sweep config as a definition; ``hydra_keys`` maps W&B names to Hydra keys."""
+    space = build_search_space(
+        wandb_config.get("parameters") or {}, [], where="the W&B sweep's parameters"
+    )
+    metric = wandb_config.get("metric") or {}
+    if not isinstance(metric, Mapping):
+        raise SweepConfigError("the W&B sweep's metric", f"got {metric!r}, expected a mapping")
+    target = metric.get("target")
+    return SweepDefinition(
+        method=str(wandb_config.get("method", "random")),
+        metric_name=metric.get("name"),
+        goal=str(metric.get("goal") or "minimize"),
+        target=None if target is None else float(target),
+        parameters=tuple(
+            (hydra_keys.get(p.wandb_name, p.key), p.wandb_name, dict(p.spec))
+            for p in space.parameters
+        ),
+        early_terminate=wandb_config.get("early_terminate"),
+        run_cap=wandb_config.get("run_cap"),
+        name=wandb_config.get("name"),
+        description=wandb_config.get("description"),
+    )
+
+
+def _hydra_keys(settings: SweepSettings, arguments: Sequence[str]) -> dict[str, str]:
+    try:
+        space = build_search_space(settings.parameters, arguments)
+    except SweepConfigError:
+        return {}  # the joined sweep's own names then serve as keys
+    return {p.wandb_name: p.key for p in space.parameters}
+
+
+def _warn_if_runs_stay_offline() -> None:
+    mode = os.environ.get("WANDB_MODE", "")
+    if mode in ("offline", "disabled", "dryrun"):
+        log.warning(
+            f"WANDB_MODE={mode}: the trials' runs will not reach W&B while they run, so its "
+            "bayes and hyperband see no metrics; unset WANDB_MODE for engine: wandb"
+        )

@@ -1,0 +1,376 @@
+"""What the test W&B server remembers: runs, sweeps, agents, and the sweep scheduler.
+
+Kept in memory, behind one lock; tests read it through ``GET /_state``. The scheduler does
+what W&B's server does for an agent's heartbeat: hand out ``run`` commands (grid in order,
+random and bayes as random draws), ``stop`` the runs W&B's hyperband rule ends, and ``exit``
+once the sweep is finished (grid done, ``run_cap`` reached) or cancelled.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import random
+import string
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+ENTITY = "tester"
+_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def new_id(length: int = 8) -> str:
+    return "".join(random.choice(_ALPHABET) for _ in range(length))
+
+
+class NotFound(Exception):
+    """Answered as HTTP 404, as W&B answers a heartbeat or query for an unknown sweep."""
+
+
+@dataclass
+class RunRecord:
+    name: str
+    project: str
+    entity: str = ENTITY
+    config: dict[str, Any] = field(default_factory=dict)
+    sweep: str | None = None
+    state: str = "running"
+    history: list[dict[str, Any]] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+    stopped: bool = False
+    exitcode: int | None = None
+    files: list[str] = field(default_factory=list)
+    display_name: str | None = None
+    upserts: int = 0
+
+    def metric_series(self, metric: str) -> list[float]:
+        return [float(row[metric]) for row in self.history if _is_number(row.get(metric))]
+
+
+@dataclass
+class SweepRecord:
+    name: str
+    project: str
+    entity: str
+    config: dict[str, Any]
+    config_yaml: str
+    state: str = "RUNNING"
+    description: str | None = None
+    display_name: str | None = None
+    scheduled: list[str] = field(default_factory=list)  # run names, in order
+    grid: list[dict[str, Any]] | None = None
+    prior_runs: list[str] = field(default_factory=list)
+    pending_stops: set[str] = field(default_factory=set)
+    created_at: float = field(default_factory=time.time)
+
+
+@dataclass
+class AgentRecord:
+    id: str
+    sweep: str
+    host: str
+    runs: list[str] = field(default_factory=list)
+    heartbeats: int = 0
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _grid_values(spec: dict[str, Any]) -> list[Any]:
+    if "values" in spec:
+        return list(spec["values"])
+    if "value" in spec:
+        return [spec["value"]]
+    if spec.get("distribution") == "int_uniform":
+        return list(range(int(spec["min"]), int(spec["max"]) + 1))
+    raise ValueError(f"grid needs discrete parameters, got {spec}")
+
+
+def _sample(spec: dict[str, Any], rng: random.Random) -> Any:
+    distribution = spec.get("distribution")
+    if "values" in spec and distribution in (None, "categorical"):
+        return rng.choice(spec["values"])
+    if "value" in spec:
+        return spec["value"]
+    low, high = spec.get("min"), spec.get("max")
+    if distribution == "int_uniform" or (isinstance(low, int) and isinstance(high, int)):
+        return rng.randint(int(low), int(high))
+    if distribution in ("log_uniform_values", "q_log_uniform_values"):
+        return math.exp(rng.uniform(math.log(low), math.log(high)))
+    if distribution == "normal":
+        return rng.gauss(spec.get("mu", 0.0), spec.get("sigma", 1.0))
+    return rng.uniform(float(low), float(high))
+
+
+def _flat_parameters(parameters: dict[str, Any], prefix: str = "") -> dict[str, dict[str, Any]]:
+    flat: dict[str, dict[str, Any]] = {}
+    for name, spec in parameters.items():
+        if isinstance(spec, dict) and "parameters" in spec:
+            flat.update(_flat_parameters(spec["parameters"], f"{prefix}{name}."))
+        else:
+            flat[f"{prefix}{name}"] = spec
+    return flat
+
+
+def _nest(flat: dict[str, Any], nested_names: set[str]) -> dict[str, Any]:
+    """Values of nested ``parameters:`` blocks as nested dicts, as W&B sends them."""
+    args: dict[str, Any] = {}
+    for name, value in flat.items():
+        head = name.split(".", 1)[0]
+        if head in nested_names:
+            args.setdefault(head, {})
+            node = args[head]
+            parts = name.split(".")[1:]
+            for part in parts[:-1]:
+                node = node.setdefault(part, {})
+            node[parts[-1]] = value
+        else:
+            args[name] = value
+    return args
+
+
+class ServerState:
+    def __init__(self, seed: int = 0) -> None:
+        self.lock = threading.RLock()
+        self.runs: dict[tuple[str, str], RunRecord] = {}
+        self.sweeps: dict[str, SweepRecord] = {}
+        self.agents: dict[str, AgentRecord] = {}
+        self.requests: list[dict[str, Any]] = []
+        self.uploads: list[str] = []
+        self.offline = False  # a lost network: every request fails
+        self.rng = random.Random(seed)
+
+    # --- runs -----------------------------------------------------------------------------
+    def upsert_run(self, project: str | None, name: str, **fields: Any) -> RunRecord:
+        project = project or "uncategorized"
+        sweep_name = fields.pop("sweep", None)
+        with self.lock:
+            run = self.runs.get((project, name))
+            if run is None:
+                run = self._run_by_name(name) or RunRecord(name=name, project=project)
+                self.runs[(run.project, name)] = run
+            if sweep_name:
+                sweep = self.sweep(sweep_name)  # NotFound: W&B refuses unknown sweeps
+                run.sweep = sweep.name
+            for key, value in fields.items():
+                if value is not None:
+                    setattr(run, key, value)
+            run.upserts += 1
+            return run
+
+    def _run_by_name(self, name: str) -> RunRecord | None:
+        return next((run for (_, n), run in self.runs.items() if n == name), None)
+
+    def run(self, project: str | None, name: str) -> RunRecord | None:
+        with self.lock:
+            return self.runs.get((project or "uncategorized", name)) or self._run_by_name(name)
+
+    def file_stream(self, project: str, name: str, body: dict[str, Any]) -> None:
+        with self.lock:
+            run = self.run(project, name) or self.upsert_run(project, name)
+            files = body.get("files") or {}
+            history = files.get("wandb-history.jsonl") or {}
+            for line in history.get("content") or []:
+                run.history.append(json.loads(line))
+            summary = files.get("wandb-summary.json") or {}
+            for line in summary.get("content") or []:
+                run.summary.update(json.loads(line))
+            if body.get("complete"):
+                run.exitcode = body.get("exitcode")
+                if run.stopped:
+                    run.state = "finished"
+                else:
+                    run.state = "finished" if run.exitcode == 0 else "crashed"
+
+    # --- sweeps ---------------------------------------------------------------------------
+    def sweep(self, name: str) -> SweepRecord:
+        name = name.split("/")[-1]
+        with self.lock:
+            if name not in self.sweeps:
+                raise NotFound(f"sweep {name} not found")
+            return self.sweeps[name]
+
+    def upsert_sweep(self, values: dict[str, Any]) -> SweepRecord:
+        with self.lock:
+            if values.get("id"):
+                sweep = self.sweep(values["id"])
+                if values.get("state"):
+                    sweep.state = values["state"]
+                self._add_prior_runs(sweep, values.get("priorRunsFilters"))
+                return sweep
+            config = yaml.safe_load(values["config"])
+            sweep = SweepRecord(
+                name=new_id(),
+                project=values.get("projectName") or config.get("project") or "uncategorized",
+                entity=values.get("entityName") or ENTITY,
+                config=config,
+                config_yaml=values["config"],
+                description=values.get("description"),
+                display_name=values.get("displayName"),
+            )
+            if config.get("method") == "grid":
+                flat = _flat_parameters(config["parameters"])
+                names = list(flat)
+                sweep.grid = [
+                    dict(zip(names, combo, strict=True))
+                    for combo in itertools.product(*(_grid_values(flat[n]) for n in names))
+                ]
+            self.sweeps[sweep.name] = sweep
+            self._add_prior_runs(sweep, values.get("priorRunsFilters"))
+            return sweep
+
+    def _add_prior_runs(self, sweep: SweepRecord, filters: str | None) -> None:
+        for clause in json.loads(filters).get("$or", []) if filters else []:
+            run = self._run_by_name(clause["name"])
+            if run is not None:
+                run.sweep = sweep.name
+                sweep.prior_runs.append(run.name)
+
+    def sweep_runs(self, sweep: SweepRecord) -> list[RunRecord]:
+        with self.lock:
+            return [run for run in self.runs.values() if run.sweep == sweep.name]
+
+    # --- agents ---------------------------------------------------------------------------
+    def create_agent(self, sweep_name: str, host: str) -> AgentRecord:
+        with self.lock:
+            sweep = self.sweep(sweep_name)
+            agent = AgentRecord(id=new_id(10), sweep=sweep.name, host=host)
+            self.agents[agent.id] = agent
+            return agent
+
+    def heartbeat(self, agent_id: str, run_state: dict[str, Any]) -> list[dict[str, Any]]:
+        with self.lock:
+            agent = self.agents.get(agent_id)
+            if agent is None:
+                raise NotFound(f"agent {agent_id} not found")
+            agent.heartbeats += 1
+            sweep = self.sweep(agent.sweep)
+            if sweep.state in ("FINISHED", "CANCELED", "CANCELLED"):
+                return [{"type": "exit"}]
+            commands = self._stops(sweep, agent, run_state)
+            live = [run_id for run_id, alive in run_state.items() if alive]
+            if sweep.state == "RUNNING" and not live and not commands:
+                command = self._next_run(sweep, agent)
+                commands.append(command)
+            return commands
+
+    def _stops(
+        self, sweep: SweepRecord, agent: AgentRecord, run_state: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        self._apply_hyperband(sweep)
+        commands = []
+        for run_id in list(sweep.pending_stops):
+            if run_id in agent.runs and run_state.get(run_id):
+                commands.append({"type": "stop", "run_id": run_id})
+                sweep.pending_stops.discard(run_id)
+        return commands
+
+    def _next_run(self, sweep: SweepRecord, agent: AgentRecord) -> dict[str, Any]:
+        run_cap = sweep.config.get("run_cap")
+        if run_cap is not None and len(sweep.scheduled) >= int(run_cap):
+            sweep.state = "FINISHED"
+            return {"type": "exit"}
+        flat = _flat_parameters(sweep.config.get("parameters") or {})
+        if sweep.grid is not None:
+            if len(sweep.scheduled) >= len(sweep.grid):
+                sweep.state = "FINISHED"
+                return {"type": "exit"}
+            values = sweep.grid[len(sweep.scheduled)]
+        else:
+            values = {name: _sample(spec, self.rng) for name, spec in flat.items()}
+        nested = {
+            name
+            for name, spec in (sweep.config.get("parameters") or {}).items()
+            if isinstance(spec, dict) and "parameters" in spec
+        }
+        args = _nest(values, nested)
+        run_id = new_id()
+        run = RunRecord(
+            name=run_id,
+            project=sweep.project,
+            entity=sweep.entity,
+            sweep=sweep.name,
+            state="pending",
+            config={k: {"value": v} for k, v in args.items()},
+        )
+        self.runs[(sweep.project, run_id)] = run
+        sweep.scheduled.append(run_id)
+        agent.runs.append(run_id)
+        return {
+            "type": "run",
+            "run_id": run_id,
+            "program": sweep.config.get("program"),
+            "args": {k: {"value": v} for k, v in args.items()},
+        }
+
+    def _apply_hyperband(self, sweep: SweepRecord) -> None:
+        """W&B's rule: at each bracket ``min_iter * eta**k`` (rows of the metric logged) a
+        running run goes on only if it is in the top ``1/eta`` of the runs that got there."""
+        rule = sweep.config.get("early_terminate") or {}
+        metric = (sweep.config.get("metric") or {}).get("name")
+        if rule.get("type") != "hyperband" or not metric:
+            return
+        eta = float(rule.get("eta", 3))
+        min_iter = int(rule.get("min_iter", 1))
+        maximize = (sweep.config.get("metric") or {}).get("goal") == "maximize"
+        runs = self.sweep_runs(sweep)
+        series = {run.name: run.metric_series(metric) for run in runs}
+        for run in runs:
+            if run.state not in ("running", "pending") or run.stopped:
+                continue
+            bracket = min_iter
+            while bracket <= len(series[run.name]):
+                reached = [s[bracket - 1] for s in series.values() if len(s) >= bracket]
+                ranked = sorted(reached, reverse=maximize)
+                keep = max(1, math.floor(len(ranked) / eta))
+                cut = ranked[keep - 1]
+                value = series[run.name][bracket - 1]
+                if (value < cut) if maximize else (value > cut):
+                    run.stopped = True
+                    sweep.pending_stops.add(run.name)
+                    break
+                bracket = int(bracket * eta)
+
+    # --- inspection -----------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        with self.lock:
+            return {
+                "sweeps": {
+                    name: {
+                        "project": s.project,
+                        "entity": s.entity,
+                        "state": s.state,
+                        "config": s.config,
+                        "scheduled": s.scheduled,
+                        "prior_runs": s.prior_runs,
+                        "runs": [r.name for r in self.sweep_runs(s)],
+                    }
+                    for name, s in self.sweeps.items()
+                },
+                "runs": {
+                    run.name: {
+                        "project": run.project,
+                        "sweep": run.sweep,
+                        "state": run.state,
+                        "config": run.config,
+                        "history": run.history,
+                        "summary": run.summary,
+                        "stopped": run.stopped,
+                        "exitcode": run.exitcode,
+                        "files": run.files,
+                    }
+                    for run in self.runs.values()
+                },
+                "agents": {
+                    a.id: {"sweep": a.sweep, "host": a.host, "runs": a.runs}
+                    for a in self.agents.values()
+                },
+                "requests": self.requests,
+                "uploads": self.uploads,
+            }
