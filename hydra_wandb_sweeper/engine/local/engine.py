@@ -39,6 +39,7 @@ from hydra_wandb_sweeper.engine.base import (
     TrialState,
     new_wandb_id,
 )
+from hydra_wandb_sweeper.engine.local.samplers import build_sampler
 from hydra_wandb_sweeper.engine.local.sampling import raw_grid_point, suggest
 from hydra_wandb_sweeper.engine.local.storage import (
     HEARTBEAT_SECONDS,
@@ -54,20 +55,6 @@ from hydra_wandb_sweeper.searchspace.space import Parameter, grid_values
 log = logging.getLogger(__name__)
 # The sweep loop reports what matters; Optuna's per-study and per-trial lines are noise here.
 optuna.logging.set_verbosity(optuna.logging.WARNING)
-
-
-def _sampler(method: str, seed: int | None, bayes: tuple[str, int]) -> optuna.samplers.BaseSampler:
-    if method == "bayes":
-        kind, startup_trials = bayes
-        if kind == "tpe":
-            return optuna.samplers.TPESampler(
-                seed=seed, n_startup_trials=startup_trials, constant_liar=True
-            )
-        return optuna.samplers.GPSampler(
-            seed=seed, n_startup_trials=startup_trials, warn_independent_sampling=False
-        )
-    # grid trials come from the queue; random samples independently
-    return optuna.samplers.RandomSampler(seed=seed)
 
 
 def _pruner(definition: SweepDefinition) -> optuna.pruners.BasePruner:
@@ -125,7 +112,7 @@ class LocalEngine:
             storage=storage,
             study_name=new_wandb_id(),
             direction="maximize" if definition.goal == "maximize" else "minimize",
-            sampler=_sampler(definition.method, seed, bayes),
+            sampler=build_sampler(definition.method, seed, bayes),
             pruner=_pruner(definition),
         )
         store_definition(study, definition)
@@ -149,7 +136,7 @@ class LocalEngine:
         study = optuna.load_study(
             study_name=sweep_id,
             storage=storage,
-            sampler=_sampler(definition.method, _joiner_seed(seed, started), bayes),
+            sampler=build_sampler(definition.method, _joiner_seed(seed, started), bayes),
             pruner=_pruner(definition),
         )
         engine = cls(storage_spec, storage, study, definition)
