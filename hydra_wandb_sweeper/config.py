@@ -46,6 +46,11 @@ class WandbSweeperConf:
     count: int | None = None
     # trials per launcher batch (None: the launcher's own n_jobs, else 1)
     n_jobs: int | None = None
+    # processes that run the sweep side by side, each starting a new trial as soon as its
+    # last one ends (like `wandb agent` started N times); count is shared between them
+    agents: int = 1
+    # give each agent one visible GPU (CUDA_VISIBLE_DEVICES), k agents per GPU, round-robin
+    trials_per_gpu: int | None = None
     # fraction of finished trials that may fail before the sweep stops (0: none, like Optuna's sweeper)
     max_failure_rate: float = 0.0
     # local engine storage: a journal file path, or an Optuna storage URL

@@ -26,6 +26,7 @@ from hydra_wandb_sweeper.engine.outcome import Outcome, objective_outcome
 from hydra_wandb_sweeper.errors import SweepConfigError, SweepRuntimeError
 from hydra_wandb_sweeper.job.binding import TrialTask, env_set_overrides, trial_environment
 from hydra_wandb_sweeper.searchspace.space import SearchSpace
+from hydra_wandb_sweeper.sweep.agents import agent_role, run_agents, with_agent_tickets
 from hydra_wandb_sweeper.sweep.commands import join_command
 from hydra_wandb_sweeper.sweep.opening import open_sweep
 from hydra_wandb_sweeper.sweep.results import print_table, summarize, write_results
@@ -69,13 +70,17 @@ class SweepLoop:
         engine, space = open_sweep(
             self.settings, arguments, self.hydra_context.config_loader, self.config
         )
+        engine = with_agent_tickets(engine)
         self.sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, self.sweep_dir / "multirun.yaml")
         self._announce(engine, space)
         returns: list[Sequence[JobReturn]] = []
         try:
             with _sigterm_as_interrupt():
-                self._run(engine, space, returns)
+                if self.settings.agents > 1 and agent_role() is None:
+                    self._run_agents(engine)
+                else:
+                    self._run(engine, space, returns)
         finally:
             try:
                 self._report(engine, space)
@@ -127,6 +132,23 @@ class SweepLoop:
                 )
             raise
 
+    def _run_agents(self, engine: Engine) -> None:
+        try:
+            run_agents(
+                self.settings.agents,
+                self.settings.trials_per_gpu,
+                self.settings.count,
+                engine.sweep_id,
+                self.sweep_dir,
+                engine.location,
+            )
+        except KeyboardInterrupt:
+            log.warning(
+                "Interrupted. Resume or join this sweep with: "
+                + join_command(engine.sweep_id, engine.location)
+            )
+            raise
+
     # --- reporting --------------------------------------------------------------------------
     def _announce(self, engine: Engine, space: SearchSpace) -> None:
         definition = engine.definition
@@ -148,7 +170,7 @@ class SweepLoop:
         records = engine.records()
         summary = summarize(engine.sweep_id, engine.definition, space, records)
         path = write_results(self.sweep_dir, summary)
-        if records:
+        if records and agent_role() is None:  # the agents' parent prints the one table
             print_table(records, engine.definition, space)
         log.info(f"Results: {path}")
         if "rerun_best" in summary:

@@ -36,6 +36,8 @@ class SweepSettings:
     seed: int | None
     bayes_sampler: str
     bayes_startup_trials: int
+    agents: int = 1
+    trials_per_gpu: int | None = None
 
 
 def _positive_int(key: str, value: Any) -> int | None:
@@ -106,6 +108,8 @@ def read_settings(raw: Mapping[str, Any], launch_dir: Path) -> SweepSettings:
             "bayes_startup_trials", values.get("bayes_startup_trials", 10)
         )
         or 10,
+        agents=_positive_int("agents", values.get("agents", 1)) or 1,
+        trials_per_gpu=_positive_int("trials_per_gpu", values.get("trials_per_gpu")),
     )
 
 

@@ -11,7 +11,8 @@ same at 1000 trials as at 200 instead of growing with the cube of the sweep's si
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -57,6 +58,12 @@ class BoundedGPSampler(optuna.samplers.GPSampler):
         self._max_trials = max_trials
         self._subset_rng = np.random.default_rng(kwargs.get("seed"))
 
+    def sample_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        with _single_torch_thread():
+            return super().sample_relative(study, trial, search_space)
+
     def _sample_relative_impl(
         self,
         study: Study,
@@ -68,6 +75,21 @@ class BoundedGPSampler(optuna.samplers.GPSampler):
             completed_trials, study.direction, self._max_trials, self._subset_rng
         )
         return super()._sample_relative_impl(study, subset, running_trials, search_space)
+
+
+@contextmanager
+def _single_torch_thread() -> Iterator[None]:
+    """The GP's matrices are small: torch's thread pool costs more CPU than it saves
+    (measured: 1.08 s of CPU per suggestion at 100 trials on two cores, 0.08 s with one
+    thread). Restored afterwards, since a task running in this process may want more."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def fitting_subset(

@@ -32,7 +32,11 @@ def main(cfg: DictConfig) -> dict[str, float]:
     record = {
         "config": OmegaConf.to_container(cfg, resolve=True),
         "pid": os.getpid(),
-        "env": {key: value for key, value in os.environ.items() if key.startswith("WANDB_")},
+        "env": {
+            key: value
+            for key, value in os.environ.items()
+            if key.startswith("WANDB_") or key == "CUDA_VISIBLE_DEVICES"
+        },
     }
     if cfg.use_wandb:
         import wandb
