@@ -315,21 +315,29 @@ class LocalEngine:
     def _has_waiting(self) -> bool:
         return bool(self._study.get_trials(deepcopy=False, states=(OptunaState.WAITING,)))
 
-    def _capped_numbers(self) -> list[int]:
-        """Trials that count against run_cap: started, and neither released nor discarded."""
-        return sorted(
-            trial.number
-            for trial in self._study.get_trials(deepcopy=False)
-            if _is_counted(trial) and not trial.user_attrs.get("released")
+    def _counted(self, below: int | None = None) -> int:
+        """Trials that count against run_cap (started, neither released nor discarded),
+        numbered below ``below``: one pass, reading the attributes of unfinished and failed
+        trials only (a finished trial always counts)."""
+        started = self._study.get_trials(
+            deepcopy=False,
+            states=(OptunaState.RUNNING, OptunaState.COMPLETE, OptunaState.FAIL),
+        )
+        return sum(
+            1
+            for trial in started
+            if (below is None or trial.number < below)
+            and (trial.state is OptunaState.COMPLETE or _not_given_back(trial))
         )
 
     def _run_cap_reached(self) -> bool:
         cap = self.definition.run_cap
-        return cap is not None and len(self._capped_numbers()) >= cap
+        return cap is not None and self._counted() >= cap
 
     def _over_run_cap(self, number: int) -> bool:
+        # this trial is counted: it is over the cap when cap counted trials precede it
         cap = self.definition.run_cap
-        return cap is not None and number not in self._capped_numbers()[:cap]
+        return cap is not None and self._counted(below=number) >= cap
 
     def _beat(self) -> None:
         while not self._stop_heartbeat.wait(HEARTBEAT_SECONDS):
@@ -345,6 +353,11 @@ class LocalEngine:
 def _is_counted(trial: FrozenTrial) -> bool:
     # queued grid points have not started; discarded trials lost a race for the last slot
     return trial.state is not OptunaState.WAITING and not trial.user_attrs.get("discarded")
+
+
+def _not_given_back(trial: FrozenTrial) -> bool:
+    attrs = trial.user_attrs
+    return not attrs.get("discarded") and not attrs.get("released")
 
 
 def _record(trial: FrozenTrial) -> TrialRecord:
