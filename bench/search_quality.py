@@ -34,6 +34,7 @@ import optuna
 from hydra_wandb_sweeper.engine.base import SweepDefinition, TrialState
 from hydra_wandb_sweeper.engine.local import engine as engine_module
 from hydra_wandb_sweeper.engine.local.engine import LocalEngine
+from hydra_wandb_sweeper.engine.local.samplers import BoundedGPSampler
 from hydra_wandb_sweeper.searchspace.space import build_search_space
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -182,9 +183,8 @@ def random_startup_gp(method: str, seed: int | None, bayes: tuple[str, int]) -> 
     """The engine's sampler before the Sobol design: GPSampler with 10 random start-up trials."""
     if method != "bayes":
         return optuna.samplers.RandomSampler(seed=seed)
-    return optuna.samplers.GPSampler(
-        seed=seed, n_startup_trials=10, warn_independent_sampling=False
-    )
+    # the bounded GP only to run on one torch thread: below 200 trials it fits on all of them
+    return BoundedGPSampler(seed=seed, n_startup_trials=10, warn_independent_sampling=False)
 
 
 def wandb(method: str, engine: WandbEngine) -> Run:
