@@ -132,7 +132,7 @@ class LocalEngine:
     ) -> LocalEngine:
         storage = open_storage(storage_spec)
         definition = read_definition(storage, sweep_id, storage_spec)
-        started = storage.get_n_trials(storage.get_study_id_from_name(sweep_id))
+        started = time.time_ns()  # not the trial count: an RDB storage loads every trial for it
         study = optuna.load_study(
             study_name=sweep_id,
             storage=storage,
