@@ -252,12 +252,14 @@ def main() -> None:
     parser.add_argument("--functions", default="branin,hartmann6,mixed")
     parser.add_argument("--startup", type=int, default=None, help="bayes start-up trials")
     parser.add_argument("--methods", default="", help="comma-separated name fragments")
+    parser.add_argument("--trials", type=int, default=max(CHECKPOINTS), help="40, 20 or 10")
     parser.add_argument("--json", type=Path, default=None, help="also write the regrets here")
     args = parser.parse_args()
     from hydra_wandb_sweeper.config import WandbSweeperConf
 
     startup = args.startup or WandbSweeperConf.bayes_startup_trials
-    trials = max(CHECKPOINTS)
+    trials = args.trials
+    checkpoints = tuple(c for c in CHECKPOINTS if c <= trials)
     results: dict[str, dict[str, list[list[float]]]] = {}
     with WandbEngine() as engine:
         table = methods(engine, startup, [m for m in args.methods.split(",") if m])
@@ -269,28 +271,32 @@ def main() -> None:
                 regrets = []
                 for seed in range(args.seeds):
                     best = np.minimum.accumulate(run(f, parameters, seed, trials))
-                    regrets.append([float(best[c - 1] - optimum) for c in CHECKPOINTS])
+                    regrets.append([float(best[c - 1] - optimum) for c in checkpoints])
                 results[function_name][name] = regrets
                 print(
                     f"{function_name}: {name} done in {time.perf_counter() - start:.0f} s",
                     file=sys.stderr,
                 )
-            print_table(function_name, results[function_name], args.seeds, startup)
+            print_table(function_name, results[function_name], args.seeds, startup, checkpoints)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
 
 
 def print_table(
-    function: str, regrets: dict[str, list[list[float]]], seeds: int, startup: int
+    function: str,
+    regrets: dict[str, list[list[float]]],
+    seeds: int,
+    startup: int,
+    checkpoints: tuple[int, ...],
 ) -> None:
     print(
-        f"\n{function}: regret after {'/'.join(map(str, CHECKPOINTS))} trials, median [q1, q3] of {seeds} seeds"
+        f"\n{function}: regret after {'/'.join(map(str, checkpoints))} trials, median [q1, q3] of {seeds} seeds"
         f" (bayes start-up {startup})"
     )
-    print(f"{'method':44} " + " ".join(f"{'@' + str(c):>26}" for c in CHECKPOINTS))
+    print(f"{'method':44} " + " ".join(f"{'@' + str(c):>26}" for c in checkpoints))
     for name, rows in regrets.items():
         cells = []
-        for column in range(len(CHECKPOINTS)):
+        for column in range(len(checkpoints)):
             median, q1, q3 = quartiles([row[column] for row in rows])
             cells.append(f"{median:9.3g} [{q1:6.2g}, {q3:6.2g}]")
         print(f"{name:44} " + " ".join(f"{cell:>26}" for cell in cells))
@@ -299,7 +305,7 @@ def print_table(
         if default is None or peer not in regrets:
             continue
         ratios = []
-        for column in range(len(CHECKPOINTS)):
+        for column in range(len(checkpoints)):
             ours_median = statistics.median(row[column] for row in regrets[default])
             peer_median = statistics.median(row[column] for row in regrets[peer])
             ratios.append(f"{ours_median / peer_median:.3g}" if peer_median > 0 else "n/a")
