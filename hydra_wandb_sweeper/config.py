@@ -61,5 +61,5 @@ class WandbSweeperConf:
     # sampler behind method: bayes on the local engine: gp (Optuna's GPSampler) | tpe
     bayes_sampler: str = "gp"
     # trials of the start-up design (scrambled Sobol) before the bayes sampler fits its
-    # model; 2 measured best at 10-40 trials (bench/search_quality.py)
-    bayes_startup_trials: int = 2
+    # model; 5 measured best over 10-40 trials (bench/search_quality.py)
+    bayes_startup_trials: int = 5

@@ -105,9 +105,9 @@ def read_settings(raw: Mapping[str, Any], launch_dir: Path) -> SweepSettings:
         seed=values.get("seed"),
         bayes_sampler=_one_of("bayes_sampler", values.get("bayes_sampler", "gp"), BAYES_SAMPLERS),
         bayes_startup_trials=_positive_int(
-            "bayes_startup_trials", values.get("bayes_startup_trials", 2)
+            "bayes_startup_trials", values.get("bayes_startup_trials", 5)
         )
-        or 2,
+        or 5,
         agents=_positive_int("agents", values.get("agents", 1)) or 1,
         trials_per_gpu=_positive_int("trials_per_gpu", values.get("trials_per_gpu")),
     )
