@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from hydra_wandb_sweeper.errors import SweepConfigError
 from hydra_wandb_sweeper.sweep.agents import agent_command, gpu_for, take_ticket, visible_gpus
+from hydra_wandb_sweeper.sweep.settings import read_settings
 from tests.support.sweeper_helpers import (
     results,
     run_sweep,
@@ -105,3 +107,29 @@ def test_sigterm_stops_every_agent_and_releases_their_trials(tmp_path):
     assert "Interrupted. Resume or join this sweep with" in text
     summary = results(tmp_path)["trials"]
     assert summary["running"] == 0 and summary["failed"] >= 1
+
+
+def test_agents_must_be_a_positive_integer():
+    with pytest.raises(SweepConfigError, match=r"hydra\.sweeper\.agents.*got 0"):
+        read_settings({"agents": 0}, Path("."))
+
+
+@pytest.mark.slow
+def test_trials_per_gpu_without_a_visible_gpu_is_a_clear_error(tmp_path):
+    completed = subprocess.run(
+        sweep_command(
+            tmp_path,
+            *GRID,
+            "hydra.sweeper.agents=2",
+            "hydra.sweeper.trials_per_gpu=1",
+        ),
+        cwd=tmp_path,
+        env={**sweep_env(tmp_path), "CUDA_VISIBLE_DEVICES": ""},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode != 0
+    assert "hydra.sweeper.trials_per_gpu" in completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert not list((tmp_path / "multirun").glob("*/.hydra")), "a trial started"
