@@ -4,7 +4,8 @@ Both sweeps train the app's models for real (Lightning, the generated UCI HAR st
 with the same search space, sampler seed and trial count, one after the other in this
 script. Epochs are counted from the engine's storage (one report per validation epoch).
 
-    python bench/early_termination.py [--trials 16] [--epochs 8] [--model cnn_tcn]
+    python bench/early_termination.py [--trials 16] [--epochs 8] [--model cnn_tcn] [--seed 0]
+        [more overrides for both sweeps, e.g. hydra.sweeper.bayes_startup_trials=10]
 
 Target: at least 40% fewer epochs, with the best val/acc within 2% of the sweep without
 early termination.
@@ -35,7 +36,9 @@ class SweepOutcome:
     stopped: int
 
 
-def run_sweep(workdir: Path, trials: int, epochs: int, model: str, early: bool) -> SweepOutcome:
+def run_sweep(
+    workdir: Path, trials: int, epochs: int, model: str, early: bool, extra: list[str]
+) -> SweepOutcome:
     storage = workdir / "journal.log"
     command = [
         sys.executable,
@@ -45,7 +48,6 @@ def run_sweep(workdir: Path, trials: int, epochs: int, model: str, early: bool) 
         f"hydra.sweep.dir={workdir / 'multirun'}",
         f"hydra.sweeper.storage={storage}",
         "hydra.sweeper.method=bayes",
-        "hydra.sweeper.seed=0",
         f"hydra.sweeper.count={trials}",
         "hydra.sweeper.metric={name:val/acc,goal:maximize}",
         "optimizer.lr=tag(log,interval(1e-5,1e-1))",
@@ -55,6 +57,7 @@ def run_sweep(workdir: Path, trials: int, epochs: int, model: str, early: bool) 
         f"trainer.max_epochs={epochs}",
         "logger=none",
         *([HYPERBAND] if early else []),
+        *extra,
     ]
     start = time.perf_counter()
     completed = subprocess.run(command, cwd=workdir, capture_output=True, text=True)
@@ -75,7 +78,10 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=16)
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--model", default="cnn_tcn")
+    parser.add_argument("--seed", type=int, default=0, help="the sampler's seed")
+    parser.add_argument("overrides", nargs="*", help="more overrides for both sweeps")
     args = parser.parse_args()
+    extra = [f"hydra.sweeper.seed={args.seed}", *args.overrides]
 
     outcomes = {}
     for label, early in (
@@ -83,7 +89,9 @@ def main() -> None:
         ("hyperband min_iter 1 eta 2", True),
     ):
         with tempfile.TemporaryDirectory() as tmp:
-            outcomes[label] = run_sweep(Path(tmp), args.trials, args.epochs, args.model, early)
+            outcomes[label] = run_sweep(
+                Path(tmp), args.trials, args.epochs, args.model, early, extra
+            )
         print(f"{label}: done", file=sys.stderr)
 
     base = outcomes["without early termination"]

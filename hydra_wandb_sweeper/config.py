@@ -98,6 +98,11 @@ class WandbSweeperConf:
     n_jobs: int | None = None
     # Hydra's basic sweeper's name for n_jobs, so that its configs keep working
     max_batch_size: int | None = None
+    # processes that run the sweep side by side, each starting a new trial as soon as its
+    # last one ends (like `wandb agent` started N times); count is shared between them
+    agents: int = 1
+    # give each agent one visible GPU (CUDA_VISIBLE_DEVICES), k agents per GPU, round-robin
+    trials_per_gpu: int | None = None
     # fraction of finished trials that may fail before the sweep stops (0: none, like Optuna's sweeper)
     max_failure_rate: float = 0.0
     # local engine storage: a journal file path, or an Optuna storage URL
@@ -107,8 +112,9 @@ class WandbSweeperConf:
     seed: int | None = None
     # sampler behind method: bayes on the local engine: gp (Optuna's GPSampler) | tpe
     bayes_sampler: str = "gp"
-    # random trials before the bayes sampler fits its model (Optuna's n_startup_trials)
-    bayes_startup_trials: int = 10
+    # trials of the start-up design (scrambled Sobol) before the bayes sampler fits its
+    # model; 5 measured best over 10-40 trials (bench/search_quality.py)
+    bayes_startup_trials: int = 5
     # engine: wandb: seconds a trial that W&B stopped may take to end by itself before its
     # job is interrupted (W&B's own agent waits 30 s before it kills a run)
     stop_grace_seconds: float = 30.0

@@ -24,6 +24,7 @@ from hydra_wandb_sweeper.errors import SweepConfigError, SweepRuntimeError
 from hydra_wandb_sweeper.interrupts import interrupts_as_exceptions
 from hydra_wandb_sweeper.job.binding import TrialTask, trial_environment
 from hydra_wandb_sweeper.searchspace.space import SearchSpace
+from hydra_wandb_sweeper.sweep.agents import agent_role, run_agents, with_agent_tickets
 from hydra_wandb_sweeper.sweep.commands import CommandLine, this_command_line
 from hydra_wandb_sweeper.sweep.console import launcher_lines_at_debug, nothing_reported, trial_line
 from hydra_wandb_sweeper.sweep.faults import (
@@ -85,6 +86,7 @@ class SweepLoop:
             engine, space = open_sweep(
                 self.settings, arguments, self.hydra_context.config_loader, self.config
             )
+        engine = with_agent_tickets(engine)
         self.sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, self.sweep_dir / "multirun.yaml")
         self._announce(engine, space)
@@ -94,13 +96,16 @@ class SweepLoop:
             try:
                 with launcher_lines_at_debug(), progress:
                     self._progress = progress
-                    self._run(engine, space, returns)
+                    if self.settings.agents > 1 and agent_role() is None:
+                        self._run_agents(engine)
+                    else:
+                        self._run(engine, space, returns)
             finally:
                 try:
                     report_despite_faults(lambda: self._report(engine, space))
                 finally:
                     engine.close()
-        if self.settings.publish and self.settings.engine == "local":
+        if self.settings.publish and self.settings.engine == "local" and agent_role() is None:
             publish_at_end(self.settings, engine.sweep_id, self.sweep_dir)
         return returns
 
@@ -169,6 +174,23 @@ class SweepLoop:
                     )
             raise
 
+    def _run_agents(self, engine: Engine) -> None:
+        try:
+            run_agents(
+                self.settings.agents,
+                self.settings.trials_per_gpu,
+                self.settings.count,
+                engine.sweep_id,
+                self.sweep_dir,
+                engine.location,
+            )
+        except KeyboardInterrupt:
+            log.warning(
+                "Interrupted. Resume or join this sweep with: "
+                + self.command_line.join(engine.sweep_id, engine.location)
+            )
+            raise
+
     # --- reporting --------------------------------------------------------------------------
     def _announce(self, engine: Engine, space: SearchSpace) -> None:
         definition = engine.definition
@@ -190,7 +212,7 @@ class SweepLoop:
         records = engine.records()
         summary = summarize(engine.sweep_id, engine.definition, space, records, self.command_line)
         path = write_results(self.sweep_dir, summary)
-        if records:
+        if records and agent_role() is None:  # the agents' parent prints the one table
             print_table(records, engine.definition, space)
         log.info(f"Results: {path}")
         if "rerun_best" in summary:

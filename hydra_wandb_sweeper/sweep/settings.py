@@ -64,6 +64,8 @@ class SweepSettings:
     # what W&B's CLI agent runs, from a pasted sweep file; kept for the cloud engine
     program: str | None = None
     command: tuple[Any, ...] | None = None
+    agents: int = 1
+    trials_per_gpu: int | None = None
 
 
 def _positive_int(key: str, value: Any) -> int | None:
@@ -177,9 +179,9 @@ def read_settings(raw: Mapping[str, Any], launch_dir: Path) -> SweepSettings:
         seed=values.get("seed"),
         bayes_sampler=_one_of("bayes_sampler", values.get("bayes_sampler", "gp"), BAYES_SAMPLERS),
         bayes_startup_trials=_positive_int(
-            "bayes_startup_trials", values.get("bayes_startup_trials", 10)
+            "bayes_startup_trials", values.get("bayes_startup_trials", 5)
         )
-        or 10,
+        or 5,
         stop_grace_seconds=_seconds("stop_grace_seconds", values.get("stop_grace_seconds", 30.0)),
         server_retry_seconds=_seconds(
             "server_retry_seconds", values.get("server_retry_seconds", 60.0)
@@ -187,6 +189,8 @@ def read_settings(raw: Mapping[str, Any], launch_dir: Path) -> SweepSettings:
         publish=_flag("publish", values.get("publish", False)),
         program=program,
         command=command,
+        agents=_positive_int("agents", values.get("agents", 1)) or 1,
+        trials_per_gpu=_positive_int("trials_per_gpu", values.get("trials_per_gpu")),
     )
 
 

@@ -63,7 +63,8 @@ from hydra_wandb_sweeper.engine.local.records import (
     record,
     sweep_records,
 )
-from hydra_wandb_sweeper.engine.local.sampling import build_sampler, joiner_seed, suggest
+from hydra_wandb_sweeper.engine.local.samplers import build_sampler
+from hydra_wandb_sweeper.engine.local.sampling import joiner_seed, suggest
 from hydra_wandb_sweeper.engine.local.storage import (
     is_stop_requested,
     open_storage,
@@ -130,7 +131,7 @@ class LocalEngine:
         definition: SweepDefinition,
         *,
         seed: int | None = None,
-        bayes: tuple[str, int] = ("gp", 10),
+        bayes: tuple[str, int] = ("gp", 5),
     ) -> LocalEngine:
         storage = open_storage(storage_spec)
         with storage_faults(storage_spec), deferred_interrupts():
@@ -151,12 +152,13 @@ class LocalEngine:
         sweep_id: str,
         *,
         seed: int | None = None,
-        bayes: tuple[str, int] = ("gp", 10),
+        bayes: tuple[str, int] = ("gp", 5),
     ) -> LocalEngine:
         storage = open_storage(storage_spec)
         with storage_faults(storage_spec), deferred_interrupts():
             definition = read_definition(storage, sweep_id, storage_spec)
-            started = storage.get_n_trials(storage.get_study_id_from_name(sweep_id))
+            # not the trial count: an RDB storage loads every trial to count them
+            started = time.time_ns()
             study = optuna.load_study(
                 study_name=sweep_id,
                 storage=storage,

@@ -152,21 +152,6 @@ _SAMPLERS: dict[str, Callable[[optuna.Trial, str, Mapping[str, Any]], Any]] = {
 }
 
 
-def build_sampler(
-    method: str, seed: int | None, bayes: tuple[str, int]
-) -> optuna.samplers.BaseSampler:
-    if method == "bayes":
-        kind, startup_trials = bayes
-        if kind == "tpe":
-            return optuna.samplers.TPESampler(
-                seed=seed, n_startup_trials=startup_trials, constant_liar=True
-            )
-        return optuna.samplers.GPSampler(
-            seed=seed, n_startup_trials=startup_trials, warn_independent_sampling=False
-        )
-    return optuna.samplers.RandomSampler(seed=seed)  # grid points come from grid.py
-
-
 def joiner_seed(seed: int | None, started: int) -> int | None:
     # The printed join command repeats the seed: each joining process must still draw its
     # own proposals, or it would repeat the first process's trials.

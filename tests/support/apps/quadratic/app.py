@@ -45,7 +45,8 @@ def main(cfg: DictConfig) -> dict[str, float] | float | None:
         "env": {
             key: value
             for key, value in os.environ.items()
-            if key.startswith("WANDB_") and key != "WANDB_API_KEY"
+            if (key.startswith("WANDB_") and key != "WANDB_API_KEY")
+            or key == "CUDA_VISIBLE_DEVICES"
         },
         "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
         "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),

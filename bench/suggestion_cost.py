@@ -1,0 +1,199 @@
+"""What choosing a trial costs as a sweep grows, ours against W&B's engine in the same run.
+
+A bayes sweep over the 5-D mixed space of ``search_quality.py`` is filled with N finished
+trials (N = 10, 100, 300, 1000, 3000) in each storage; then, at each N:
+
+- CPU seconds per suggestion of every method the embedded engine offers (the engine's own
+  ``ask``, storage reads included), with the sampler each method gets; W&B's ``bayes`` and
+  ``random`` (the ``sweeps`` package, see ``wandb_engine.py``) given the same N runs;
+  "gp, unbounded (before)" is Optuna's GPSampler fitted on every trial, measured up to 1000;
+- bookkeeping: CPU milliseconds of one ask + tell with ``run_cap`` set (random sampler, so
+  that the sampler itself costs next to nothing);
+- a new process opening the sweep (what each joiner, submitit job or joblib worker pays):
+  CPU seconds to open it, and of its first bayes suggestion (a GP fitted from scratch).
+
+    python bench/suggestion_cost.py [--sizes 10,100,300,1000,3000] [--storages journal,sqlite]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from hydra_wandb_sweeper.engine.base import TrialState
+from hydra_wandb_sweeper.engine.local.engine import LocalEngine
+from hydra_wandb_sweeper.engine.local.samplers import build_sampler
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from search_quality import FUNCTIONS, _definition
+from wandb_engine import WandbEngine
+
+FUNCTION, _, PARAMETERS = FUNCTIONS["mixed"]
+UNBOUNDED_UP_TO = 1000
+SAMPLERS: dict[str, Callable[[], optuna.samplers.BaseSampler]] = {
+    "ours bayes gp (default)": lambda: build_sampler("bayes", 0, ("gp", 10)),
+    "ours bayes tpe": lambda: build_sampler("bayes", 0, ("tpe", 10)),
+    "ours random": lambda: build_sampler("random", 0, ("gp", 10)),
+    "ours gp, unbounded (before)": lambda: optuna.samplers.GPSampler(
+        seed=0, n_startup_trials=10, warn_independent_sampling=False
+    ),
+}
+OPENING = """
+import json, sys, time
+from hydra_wandb_sweeper.engine.base import TrialState
+from hydra_wandb_sweeper.engine.local.engine import LocalEngine
+start = time.process_time()
+engine = LocalEngine.join(sys.argv[1], sys.argv[2], seed=1)
+opened = time.process_time()
+trial = engine.ask()
+asked = time.process_time()
+engine.tell(trial, TrialState.FINISHED, 1.0, None)
+engine.close()
+print(json.dumps({"open": opened - start, "first": asked - opened}))
+"""
+
+
+def random_params(rng: random.Random) -> dict[str, Any]:
+    return {
+        "optimizer.lr": 10 ** rng.uniform(-5, -1),
+        "model.dropout": rng.uniform(0.0, 0.5),
+        "model.layers": rng.randint(1, 8),
+        "optimizer.name": rng.choice(["adamw", "sgd", "rmsprop"]),
+        "model": rng.choice(["cnn_tcn", "cnn_bilstm", "mlp"]),
+    }
+
+
+class Sweep:
+    """A bayes sweep in one storage, grown to N finished trials by bulk inserts."""
+
+    def __init__(self, storage: str) -> None:
+        self.storage = storage
+        self.engine = LocalEngine.create(storage, _definition("bayes", PARAMETERS), seed=0)
+        self.runs: list[tuple[dict[str, Any], float]] = []
+        self._rng = random.Random(0)
+        # one real trial gives the distributions and attributes the engine writes
+        self._study = self.engine._study
+        self._study.sampler = build_sampler("random", 0, ("gp", 10))
+        self._template = self._finish_one()
+
+    def _finish_one(self) -> optuna.trial.FrozenTrial:
+        trial = self.engine.ask()
+        assert trial is not None
+        value = FUNCTION(trial.params)
+        self.engine.tell(trial, TrialState.FINISHED, value, None)
+        self.runs.append((dict(trial.params), value))
+        return self._study.get_trials(deepcopy=False)[trial.number]
+
+    def grow_to(self, size: int) -> None:
+        new = []
+        while len(self.runs) < size:
+            params = random_params(self._rng)
+            value = FUNCTION(params)
+            self.runs.append((params, value))
+            new.append(
+                optuna.trial.create_trial(
+                    params=params,
+                    distributions=self._template.distributions,
+                    value=value,
+                    user_attrs={"params": params, "run_id": "x", "state": "finished"},
+                )
+            )
+        self._study.add_trials(new)
+
+    def suggestion_cpu(self, sampler: optuna.samplers.BaseSampler, repeats: int) -> float:
+        self._study.sampler = sampler
+        self._finish_one()  # warm: the GP keeps its kernel parameters between suggestions
+        costs = []
+        for _ in range(repeats):
+            start = time.process_time()
+            trial = self.engine.ask()
+            costs.append(time.process_time() - start)
+            assert trial is not None
+            self.engine.tell(trial, TrialState.FINISHED, FUNCTION(trial.params), None)
+        return statistics.median(costs)
+
+    def bookkeeping_ms(self, repeats: int = 10) -> float:
+        self._study.sampler = build_sampler("random", 0, ("gp", 10))
+        self.engine.definition = dataclasses.replace(self.engine.definition, run_cap=10**9)
+        costs = []
+        for _ in range(repeats):
+            start = time.process_time()
+            self._finish_one()
+            costs.append(time.process_time() - start)
+        self.engine.definition = dataclasses.replace(self.engine.definition, run_cap=None)
+        return 1000 * statistics.median(costs)
+
+    def new_process(self) -> dict[str, float]:
+        command = [sys.executable, "-c", OPENING, self.storage, self.engine.sweep_id]
+        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        self.runs.append((self.runs[-1][0], 1.0))  # the trial it ran
+        return json.loads(output.strip().splitlines()[-1])
+
+
+def measure(
+    storage: str, sizes: list[int], repeats: int, wandb: WandbEngine
+) -> dict[str, dict[int, float]]:
+    rows: dict[str, dict[int, float]] = {}
+    sweep = Sweep(storage)
+    try:
+        for size in sizes:
+            sweep.grow_to(size)
+            for name, factory in SAMPLERS.items():
+                if "unbounded" in name and size > UNBOUNDED_UP_TO:
+                    continue
+                times = repeats if "unbounded" not in name else 1
+                rows.setdefault(name, {})[size] = sweep.suggestion_cpu(factory(), times)
+            for method in ("bayes", "random"):
+                config = {"method": method, "metric": {"name": "loss", "goal": "minimize"}}
+                config["parameters"] = PARAMETERS
+                costs = [wandb.suggest(config, sweep.runs, seed)[1] for seed in range(repeats)]
+                rows.setdefault(f"W&B {method}", {})[size] = statistics.median(costs)
+            rows.setdefault("ask+tell with run_cap (ms)", {})[size] = sweep.bookkeeping_ms()
+            opening = sweep.new_process()
+            rows.setdefault("new process: open the sweep", {})[size] = opening["open"]
+            rows.setdefault("new process: first bayes suggestion", {})[size] = opening["first"]
+            print(f"{storage.split('/')[-1]}: {size} trials measured", file=sys.stderr)
+    finally:
+        sweep.engine.close()
+    return rows
+
+
+def print_table(title: str, rows: dict[str, dict[int, float]], sizes: list[int]) -> None:
+    print(f"\n{title}: CPU s per suggestion at N finished trials (bookkeeping in ms)")
+    print(f"{'':40}" + "".join(f"{size:>9}" for size in sizes))
+    for name, cells in rows.items():
+        print(
+            f"{name:40}" + "".join(f"{cells[s]:9.3g}" if s in cells else f"{'-':>9}" for s in sizes)
+        )
+    ours, peer = rows.get("ours bayes gp (default)", {}), rows.get("W&B bayes", {})
+    ratios = [f"{ours[s] / peer[s]:9.2f}" if peer.get(s) else f"{'-':>9}" for s in sizes]
+    print(f"{'ours bayes gp / W&B bayes':40}" + "".join(ratios))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="10,100,300,1000,3000")
+    parser.add_argument("--storages", default="journal,sqlite")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    sizes = [int(size) for size in args.sizes.split(",")]
+    with tempfile.TemporaryDirectory() as tmp, WandbEngine() as wandb:
+        for kind in args.storages.split(","):
+            storage = f"{tmp}/journal.log" if kind == "journal" else f"sqlite:///{tmp}/sweeps.db"
+            print_table(f"storage {kind}", measure(storage, sizes, args.repeats, wandb), sizes)
+
+
+if __name__ == "__main__":
+    main()
