@@ -163,8 +163,11 @@ def test_metric_target_ends_the_sweep(tmp_path):
     assert results(tmp_path)["trials"]["total"] == 1
 
 
-def test_run_cap_bounds_the_sweep(tmp_path):
-    run_sweep(tmp_path, "x=interval(0,1)", "hydra.sweeper.run_cap=3")
+@pytest.mark.parametrize(
+    "sweep", [("x=interval(0,1)",), ("x=range(0,6)", "hydra.sweeper.method=grid")], ids=str
+)
+def test_run_cap_bounds_the_sweep(tmp_path, sweep):
+    run_sweep(tmp_path, *sweep, "hydra.sweeper.run_cap=3")
     assert results(tmp_path)["trials"]["total"] == 3
 
 

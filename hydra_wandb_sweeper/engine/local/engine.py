@@ -254,10 +254,11 @@ class LocalEngine:
                 for trial in trials
             )
             nothing_now = _WAIT if others_running and not self._live else None
+            cap = self.definition.run_cap  # over every method, a grid's included, as W&B's
+            if cap is not None and sum(map(counts_against_cap, trials)) >= cap:
+                return nothing_now
             if self._grid is None:
-                counted = [trial for trial in trials if counts_against_cap(trial)]
-                cap = self.definition.run_cap
-                return nothing_now if cap is not None and len(counted) >= cap else self._create()
+                return self._create()
             points = histories(trials)
             point = next_point(points, self._grid.size)
             if point is None:
