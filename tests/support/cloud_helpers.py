@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.support.sweeper_helpers import run_checked
 from tests.support.wandb_server.fixture import API_KEY
 
 APPS = Path(__file__).resolve().parent / "apps"
@@ -32,19 +33,13 @@ def run_cloud(
     check: bool = True,
     timeout: float = 180,
 ) -> subprocess.CompletedProcess[str]:
-    completed = subprocess.run(
+    return run_checked(
         cloud_command(app, sweep_dir, *overrides),
         cwd=sweep_dir.parent,
         env=env,
-        capture_output=True,
-        text=True,
+        check=check,
         timeout=timeout,
     )
-    if check and completed.returncode != 0:
-        raise AssertionError(
-            f"sweep failed ({completed.returncode}):\n{completed.stdout}\n{completed.stderr}"
-        )
-    return completed
 
 
 def assert_no_api_key(*texts: str, folders: tuple[Path, ...] = ()) -> None:

@@ -55,13 +55,21 @@ def run_sweep(
     timeout: float = 300,
     quiet: bool = True,
 ) -> subprocess.CompletedProcess[str]:
-    completed = subprocess.run(
+    return run_checked(
         sweep_command(tmp_path, *overrides, sweep_dir=sweep_dir),
         cwd=tmp_path,
         env=sweep_env(tmp_path, quiet),
-        capture_output=True,
-        text=True,
+        check=check,
         timeout=timeout,
+    )
+
+
+def run_checked(
+    command: list[str], *, cwd: Path, env: dict[str, str], check: bool, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """Run a sweeper command to its end; with ``check``, a non-zero exit fails with its output."""
+    completed = subprocess.run(
+        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
     )
     if check and completed.returncode != 0:
         raise AssertionError(
