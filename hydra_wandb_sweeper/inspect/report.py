@@ -50,6 +50,13 @@ def write_report(table: SweepTable, out_dir: Path, *, png: bool = True) -> Repor
         import plotly.io as pio
 
         pio.write_images(list(plots.values()), paths, **PNG_SIZE)
+        # kaleido leaves out, without an error, a figure its browser did not draw in time (a
+        # busy machine): draw those again one by one, where a failure does raise
+        for figure, path in zip(plots.values(), paths, strict=True):
+            if not path.exists():
+                figure.write_image(path, **PNG_SIZE)
+            if not path.exists():
+                raise RuntimeError(f"kaleido wrote no {path.name}")
     except Exception as error:  # kaleido needs a Chrome or Chromium it can start
         return Report(page, (), png_error=f"{type(error).__name__}: {error}".splitlines()[0])
     return Report(page, tuple(paths))
