@@ -18,7 +18,7 @@ from typing import Any
 import optuna
 
 from hydra_wandb_sweeper.engine.base import SweepDefinition
-from hydra_wandb_sweeper.engine.local.journal import SafeJournalBackend
+from hydra_wandb_sweeper.engine.local.journal import open_journal
 from hydra_wandb_sweeper.errors import SweepConfigError, SweepStorageError
 
 DEFINITION_ATTR = "wandb_sweep"
@@ -38,7 +38,7 @@ def open_storage(spec: str) -> optuna.storages.BaseStorage:
         path = Path(spec).expanduser()
         path.parent.mkdir(parents=True, exist_ok=True)
         _ignore_in_git(path.parent)
-        return optuna.storages.JournalStorage(SafeJournalBackend(str(path)))
+        return open_journal(str(path))
     except Exception as error:  # any driver error: the user must see which URL failed
         raise SweepConfigError(
             "hydra.sweeper.storage",
