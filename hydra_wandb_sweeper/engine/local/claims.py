@@ -82,7 +82,10 @@ def claim_lock(storage_spec: str, storage: Any, sweep_id: str) -> ClaimLock:
     if dialect == "postgresql":
         key = zlib.crc32(name.encode())  # advisory locks are keyed by a 64-bit integer
         return _DatabaseLock(
-            sql_engine(storage), "SELECT pg_advisory_lock(:key)", "SELECT pg_advisory_unlock(:key)", key
+            sql_engine(storage),
+            "SELECT pg_advisory_lock(:key)",
+            "SELECT pg_advisory_unlock(:key)",
+            key,
         )
     if dialect in ("mysql", "mariadb"):
         return _DatabaseLock(
