@@ -18,6 +18,8 @@ from tests.conftest import REPO_ROOT
 from tests.support.engines import definition
 from tests.support.postgres import shared_postgres_url  # noqa: F401 - a fixture
 
+pytestmark = pytest.mark.oldest  # also run on the oldest supported versions (.ci/run)
+
 METHODS = [("grid", "gp"), ("random", "gp"), ("bayes", "gp"), ("bayes", "tpe")]
 SPACE = {"x": {"distribution": "uniform", "min": 0.0, "max": 1.0}, "k": {"values": [1, 2]}}
 GRID_SPACE = {"x": {"values": [0.1, 0.5, 0.9]}, "k": {"values": [1, 2]}}

@@ -128,7 +128,18 @@ def postgresql() -> Iterator[str]:
         yield url
 
 
-@pytest.mark.parametrize("cell", LOCAL_CELLS, ids=lambda cell: cell.id)
+# two cells run on the oldest supported versions too (.ci/run)
+OLDEST_CELLS = {LOCAL_CELLS[1], LOCAL_CELLS[6]}
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        pytest.param(cell, marks=[pytest.mark.oldest] * (cell in OLDEST_CELLS))
+        for cell in LOCAL_CELLS
+    ],
+    ids=lambda cell: cell.id,
+)
 def test_a_local_sweep_runs_and_is_joined(cell: Cell, tmp_path: Path, request) -> None:
     storage = {
         "journal": str(tmp_path / "journal.log"),
