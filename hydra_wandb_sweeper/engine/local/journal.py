@@ -40,9 +40,9 @@ from typing import Any
 
 import optuna
 from optuna.storages.journal import BaseJournalBackend
-from optuna.storages.journal._base import BaseJournalSnapshot
 
 from hydra_wandb_sweeper.engine.local.locks import ProcessFileLock
+from hydra_wandb_sweeper.engine.local.optuna_private import JournalSnapshot
 from hydra_wandb_sweeper.interrupts import deferred_interrupts
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ def open_journal(path: str) -> optuna.storages.JournalStorage:
     return storage
 
 
-class SafeJournalBackend(BaseJournalBackend, BaseJournalSnapshot):
+class SafeJournalBackend(BaseJournalBackend, JournalSnapshot):
     def __init__(self, path: str) -> None:
         self.path = path
         self.lock = ProcessFileLock(path + LOCK_SUFFIX)
