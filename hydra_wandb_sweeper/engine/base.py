@@ -21,6 +21,8 @@ STOPPED_ATTR = "stopped_at_step"
 RESULT_ATTR = "job_result"
 # Set with it: the task overrides Hydra applied to the job (what re-runs the trial).
 OVERRIDES_ATTR = "job_overrides"
+# In a conditional sweep's run config: the W&B names of the parameters that applied to it.
+ACTIVE_KEY = "sweep_active_parameters"
 
 
 def new_wandb_id(length: int = 8) -> str:
@@ -41,8 +43,10 @@ class Trial:
     number: int  # unique in the sweep, over every process that joined it
     run_id: str  # the W&B run this trial is
     params: Mapping[str, Any]  # W&B values keyed by Hydra override key, active ones only
-    # parameters of a conditional space that do not apply to this trial (no value, no override)
-    inactive: tuple[str, ...] = ()
+    # Parameters of a conditional space that do not apply to this trial: no override ever.
+    # The value is what W&B's server proposed for it (cloud engine: the run's config keeps
+    # W&B's flattened point), or None where nothing was drawn (embedded engine).
+    inactive: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from hydra_wandb_sweeper.engine.base import Engine, Trial
+from hydra_wandb_sweeper.engine.base import ACTIVE_KEY, Engine, Trial
 from hydra_wandb_sweeper.searchspace.space import SearchSpace
 
 # wandb's console settings: set for the jobs unless the user chose any of them
@@ -49,8 +49,7 @@ def trial_environment(
 ) -> dict[str, str]:
     """The environment that makes the trial's job its W&B run and links it to the engine."""
     path = params_dir / f"config-{trial.run_id}.yaml"
-    names = {param.key: param.wandb_name for param in space.parameters}
-    write_param_file(path, {names[key]: value for key, value in trial.params.items()})
+    write_param_file(path, run_config(trial, space))
     environment = {"WANDB_RUN_ID": trial.run_id, "WANDB_SWEEP_PARAM_PATH": str(path)}
     # defaults that a user's own setting wins over (an app's wandb.init arguments win too)
     grouping = {
@@ -66,6 +65,19 @@ def trial_environment(
     environment.update(quiet_wandb_console())
     environment.update(engine.job_environment(trial))
     return environment
+
+
+def run_config(trial: Trial, space: SearchSpace) -> dict[str, Any]:
+    """The values W&B locks in the run's config, by W&B name. In a conditional sweep the run
+    also records which parameters applied; a parameter that did not apply keeps the value
+    W&B's server proposed (the point of its flattened space W&B's bayes learns from), or is
+    left out when nothing was drawn for it."""
+    names = {param.key: param.wandb_name for param in space.parameters}
+    values = {names[key]: value for key, value in trial.params.items()}
+    if not space.conditional:
+        return values
+    drawn = {names[key]: value for key, value in trial.inactive.items() if value is not None}
+    return {**values, **drawn, ACTIVE_KEY: [names[key] for key in trial.params]}
 
 
 def quiet_wandb_console() -> dict[str, str]:

@@ -71,7 +71,7 @@ def join_cloud_sweep(
         project=settings.project,
         entity=settings.entity,
         definition_of=lambda wandb_config: definition_from_wandb(
-            wandb_config, _hydra_keys(settings, arguments)
+            wandb_config, *_hydra_keys(settings, arguments)
         ),
         state_dir=state_dir(config),
         retry_seconds=settings.server_retry_seconds,
@@ -82,9 +82,12 @@ def join_cloud_sweep(
 
 
 def definition_from_wandb(
-    wandb_config: Mapping[str, Any], hydra_keys: Mapping[str, str]
+    wandb_config: Mapping[str, Any],
+    hydra_keys: Mapping[str, str],
+    conditions: Mapping[str, Mapping[str, list[Any]]] | None = None,
 ) -> SweepDefinition:
-    """A W&B sweep config as a definition; ``hydra_keys`` maps W&B names to Hydra keys."""
+    """A W&B sweep config as a definition; ``hydra_keys`` maps W&B names to Hydra keys.
+    W&B keeps no conditions: a joining process brings them from its own ``when:``."""
     space = build_search_space(
         wandb_config.get("parameters") or {}, [], where="the W&B sweep's parameters"
     )
@@ -105,15 +108,22 @@ def definition_from_wandb(
         run_cap=wandb_config.get("run_cap"),
         name=wandb_config.get("name"),
         description=wandb_config.get("description"),
+        conditions={key: dict(when) for key, when in (conditions or {}).items()},
     )
 
 
-def _hydra_keys(settings: SweepSettings, arguments: Sequence[str]) -> dict[str, str]:
+def _hydra_keys(
+    settings: SweepSettings, arguments: Sequence[str]
+) -> tuple[dict[str, str], dict[str, dict[str, list[Any]]]]:
+    """W&B name -> Hydra key, and the conditions, of this process's own search space."""
     try:
         space = build_search_space(settings.parameters, arguments)
     except SweepConfigError:
-        return {}  # the joined sweep's own names then serve as keys
-    return {p.wandb_name: p.key for p in space.parameters}
+        return {}, {}  # the joined sweep's own names then serve as keys
+    keys = {p.wandb_name: p.key for p in space.parameters}
+    return keys, {
+        p.key: {n: list(v) for n, v in p.when.items()} for p in space.parameters if p.when
+    }
 
 
 def _warn_if_runs_stay_offline() -> None:

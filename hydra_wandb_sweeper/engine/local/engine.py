@@ -306,7 +306,7 @@ class LocalEngine:
         else:
             params = sample_active(trial, self._parameters, inactive=self._inactive)
             trial.set_user_attr("params", params)
-        inactive = tuple(p.key for p in self._parameters if p.key not in params)
+        inactive = {p.key: None for p in self._parameters if p.key not in params}
         return Trial(trial.number, str(attrs["run_id"]), params, inactive)
 
     # --- orphans --------------------------------------------------------------------------
