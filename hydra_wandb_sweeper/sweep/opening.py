@@ -35,7 +35,7 @@ def open_sweep(
 
     cloud = settings.engine == "wandb"
     if settings.sweep_id is not None and cloud:
-        engine = join_cloud_sweep(settings, arguments, config)
+        engine = join_cloud_sweep(settings, arguments, config, config_loader)
         return engine, _stored_space(engine.definition, arguments, config_loader)
     if settings.sweep_id is not None:
         engine = LocalEngine.join(

@@ -49,3 +49,33 @@ def test_wandb_sees_the_flattened_space_and_runs_record_what_applied(
     assert (
         results["best_params"]["shape"] == "flat" and "shape.radius" not in results["best_params"]
     )
+
+
+def test_a_joining_process_finds_the_conditions_the_config_groups_state(
+    wandb_server: WandbServer, client_env: dict[str, str], tmp_path: Path
+) -> None:
+    common = ["hydra.sweeper.metric={name: loss, goal: minimize}", "use_wandb=true"]
+    first = run_cloud(
+        "quadratic",
+        tmp_path / "first",
+        client_env,
+        "hydra.sweeper.method=random",
+        "hydra.sweeper.count=1",
+        "hydra.sweeper.run_cap=5",
+        "shape=flat,ring",
+        "shape.radius=interval(0.5,3.0)",
+        *common,
+    )
+    (sweep_id,) = wandb_server.state()["sweeps"]
+    second = run_cloud(
+        "quadratic", tmp_path / "second", client_env, f"hydra.sweeper.sweep_id={sweep_id}", *common
+    )
+    assert "shape.radius applies only when shape is ring" in second.stderr + second.stdout
+    del first
+    records = [
+        json.loads(p.read_text()) for p in sorted((tmp_path / "second").glob("*/trial.json"))
+    ]
+    assert len(records) == 4
+    for record in records:
+        ring = record["wandb"]["config"]["shape"] == "ring"
+        assert ("radius" in record["config"]["shape"]) == ring
