@@ -43,8 +43,13 @@ class Trial:
     number: int  # unique in the sweep, over every process that joined it
     run_id: str  # the W&B run this trial is
     params: Mapping[str, Any]  # W&B values keyed by Hydra override key, active ones only
+    # The values as W&B's agent locks them in the run's wandb.config: by top-level W&B name,
+    # a nested ``parameters:`` block as one nested dict, as the server's run command sent it
+    # (W&B's scheduler reads nested values back from there). None: each value under its W&B
+    # parameter name.
+    locked: Mapping[str, Any] | None = None
     # Parameters of a conditional space that do not apply to this trial: no override ever.
-    # The value is what W&B's server proposed for it (cloud engine: the run's config keeps
+    # The value is what W&B's server proposed for it (cloud engine: it stays in ``locked``,
     # W&B's flattened point), or None where nothing was drawn (embedded engine).
     inactive: Mapping[str, Any] = field(default_factory=dict)
 

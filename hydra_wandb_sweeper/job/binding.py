@@ -49,6 +49,7 @@ def trial_environment(
 ) -> dict[str, str]:
     """The environment that makes the trial's job its W&B run and links it to the engine."""
     path = params_dir / f"config-{trial.run_id}.yaml"
+    # W&B locks each top-level name: what the app logs under it later is ignored
     write_param_file(path, run_config(trial, space))
     environment = {"WANDB_RUN_ID": trial.run_id, "WANDB_SWEEP_PARAM_PATH": str(path)}
     # defaults that a user's own setting wins over (an app's wandb.init arguments win too)
@@ -68,16 +69,19 @@ def trial_environment(
 
 
 def run_config(trial: Trial, space: SearchSpace) -> dict[str, Any]:
-    """The values W&B locks in the run's config, by W&B name. In a conditional sweep the run
-    also records which parameters applied; a parameter that did not apply keeps the value
-    W&B's server proposed (the point of its flattened space W&B's bayes learns from), or is
-    left out when nothing was drawn for it."""
+    """What W&B locks in the run's config: the cloud engine's run command as W&B's agent
+    would lock it, else each value under its W&B name. A conditional sweep's run also lists
+    the W&B names of the parameters that applied to it; one that did not apply keeps the
+    value W&B's server proposed (the point of its flattened space W&B learns from), or has
+    none when nothing was drawn for it (embedded engine)."""
     names = {param.key: param.wandb_name for param in space.parameters}
-    values = {names[key]: value for key, value in trial.params.items()}
-    if not space.conditional:
-        return values
-    drawn = {names[key]: value for key, value in trial.inactive.items() if value is not None}
-    return {**values, **drawn, ACTIVE_KEY: [names[key] for key in trial.params]}
+    if trial.locked is not None:
+        values = dict(trial.locked)
+    else:
+        values = {names[key]: value for key, value in trial.params.items()}
+    if space.conditional:
+        values[ACTIVE_KEY] = [names[key] for key in trial.params]
+    return values
 
 
 def quiet_wandb_console() -> dict[str, str]:
