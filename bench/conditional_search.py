@@ -32,6 +32,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -198,27 +199,42 @@ def methods(startup: int) -> dict[str, Run]:
     }
 
 
+def _best_so_far(name: str, seed: int, trials: int, startup: int) -> list[float]:
+    """One seed of one method (in a worker process): the best value after each trial."""
+    values = methods(startup)[name](seed, trials)
+    return [float(v) for v in np.minimum.accumulate(values)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=15)
     parser.add_argument("--trials", type=int, default=max(CHECKPOINTS))
     parser.add_argument("--startup", type=int, default=5, help="bayes start-up trials")
     parser.add_argument("--methods", default="", help="comma-separated name fragments")
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes")
     args = parser.parse_args()
     checkpoints = tuple(c for c in CHECKPOINTS if c <= args.trials)
     table = methods(args.startup)
     only = [m for m in args.methods.split(",") if m]
     if only:
         table = {name: run for name, run in table.items() if any(o in name for o in only)}
-    regrets: dict[str, list[list[float]]] = {}
-    for name, run in table.items():
-        start = time.perf_counter()
-        rows = []
-        for seed in range(args.seeds):
-            best = np.minimum.accumulate(run(seed, args.trials))
-            rows.append([float(best[c - 1]) for c in checkpoints])
-        regrets[name] = rows
-        print(f"{name}: {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+    regrets: dict[str, list[list[float]]] = {name: [] for name in table}
+    start = time.perf_counter()
+    jobs = [(name, seed) for name in table for seed in range(args.seeds)]
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        futures = {
+            pool.submit(_best_so_far, name, seed, args.trials, args.startup): (name, seed)
+            for name, seed in jobs
+        }
+        for done, future in enumerate(as_completed(futures), start=1):
+            name, seed = futures[future]
+            best = future.result()
+            regrets[name].append([best[c - 1] for c in checkpoints])
+            print(
+                f"[{done}/{len(jobs)}] {name} seed {seed}: {time.perf_counter() - start:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
     print_table(regrets, args.seeds, args.startup, checkpoints)
 
 

@@ -307,7 +307,7 @@ class LocalEngine:
             params = sample_active(trial, self._parameters, inactive=self._inactive)
             trial.set_user_attr("params", params)
         inactive = {p.key: None for p in self._parameters if p.key not in params}
-        return Trial(trial.number, str(attrs["run_id"]), params, inactive)
+        return Trial(trial.number, str(attrs["run_id"]), params, inactive=inactive)
 
     # --- orphans --------------------------------------------------------------------------
     def reclaim_orphans(self) -> None:
