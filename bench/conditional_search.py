@@ -220,7 +220,7 @@ def main() -> None:
         table = {name: run for name, run in table.items() if any(o in name for o in only)}
     regrets: dict[str, list[list[float]]] = {name: [] for name in table}
     start = time.perf_counter()
-    jobs = [(name, seed) for name in table for seed in range(args.seeds)]
+    jobs = [(name, seed) for seed in range(args.seeds) for name in table]
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         futures = {
             pool.submit(_best_so_far, name, seed, args.trials, args.startup): (name, seed)
