@@ -4,6 +4,11 @@ Each is this process's own command line made to work when pasted anywhere: it st
 launch folder (relative paths in the overrides, ``--config-dir`` and ``hydra.sweep.dir`` mean
 what they meant), with the interpreter that ran the sweep and the script's absolute path,
 and keeps Hydra's ``--config-path``, ``--config-name`` and ``--config-dir``.
+
+It is one simple command, ``sh -c 'cd "$0" && exec "$@"' DIR python ...``, not
+``cd DIR && python ...``: an environment prefix such as ``CUDA_VISIBLE_DEVICES=1 <paste>``
+(one agent per GPU) must reach the sweeper, and before ``cd DIR &&`` it sets the variable
+for ``cd`` alone.
 """
 
 from __future__ import annotations
@@ -55,8 +60,12 @@ class CommandLine:
         return self._shell([*self.flags, *self.run_overrides, *overrides])
 
     def _shell(self, arguments: Sequence[str]) -> str:
-        command = shlex.join([*self.program, *arguments])
-        return f"cd {shlex.quote(self.launch_dir)} && {command}"
+        return in_folder(self.launch_dir, [*self.program, *arguments])
+
+
+def in_folder(folder: str, command: Sequence[str]) -> str:
+    """``command`` run in ``folder``, as one command an environment prefix applies to."""
+    return shlex.join(["sh", "-c", 'cd "$0" && exec "$@"', folder, *command])
 
 
 def this_command_line(config: DictConfig) -> CommandLine:

@@ -18,9 +18,7 @@ The lock dies with its holder on every storage, so a killed process never blocks
 from __future__ import annotations
 
 import contextlib
-import threading
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -30,18 +28,6 @@ from hydra_wandb_sweeper.engine.local.locks import ProcessFileLock, ReentrantLoc
 
 class ClaimLock(Protocol):
     def held(self) -> contextlib.AbstractContextManager[None]: ...
-
-
-class _ThreadOnlyLock:
-    """For a storage only this process sees (an in-memory SQLite database)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.RLock()
-
-    @contextlib.contextmanager
-    def held(self) -> Iterator[None]:
-        with self._lock:
-            yield
 
 
 class _DatabaseLock(ReentrantLock):
@@ -73,9 +59,7 @@ def claim_lock(storage_spec: str, storage: Any, sweep_id: str) -> ClaimLock:
         return ProcessFileLock(storage_spec + LOCK_SUFFIX)
     dialect = storage_spec.split("://", 1)[0].split("+", 1)[0]
     if dialect == "sqlite":
-        database = storage.engine.url.database
-        if not database or database == ":memory:":
-            return _ThreadOnlyLock()
+        database = storage.engine.url.database  # a file: open_storage refuses :memory:
         return ProcessFileLock(str(Path(database).resolve()) + LOCK_SUFFIX)
     name = f"hydra-wandb-sweeper:{sweep_id}"
     if dialect == "postgresql":

@@ -32,7 +32,7 @@ from typing import Any
 from optuna.storages.journal import BaseJournalBackend
 
 from hydra_wandb_sweeper.engine.local.locks import ProcessFileLock
-from hydra_wandb_sweeper.interrupts import deferred_interrupts
+from hydra_wandb_sweeper.interrupts import deferred_interrupts, note_written
 
 log = logging.getLogger(__name__)
 LOCK_SUFFIX = ".fcntl-lock"
@@ -82,6 +82,7 @@ class SafeJournalBackend(BaseJournalBackend):
     def append_logs(self, logs: list[dict[str, Any]]) -> None:
         payload = "".join(json.dumps(entry, separators=(",", ":")) + "\n" for entry in logs)
         with deferred_interrupts(), self.lock.held():
+            note_written()  # from here on a signal waits for the write to end
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
             try:
                 end = self._cut_torn_tail(fd)

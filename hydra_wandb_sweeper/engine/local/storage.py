@@ -19,6 +19,7 @@ import optuna
 
 from hydra_wandb_sweeper.engine.base import SweepDefinition
 from hydra_wandb_sweeper.engine.local.journal import SafeJournalBackend
+from hydra_wandb_sweeper.engine.local.sqlite_waits import STEP_SECONDS, connection_factory
 from hydra_wandb_sweeper.errors import SweepConfigError, SweepStorageError
 
 DEFINITION_ATTR = "wandb_sweep"
@@ -39,6 +40,8 @@ def open_storage(spec: str) -> optuna.storages.BaseStorage:
         path.parent.mkdir(parents=True, exist_ok=True)
         _ignore_in_git(path.parent)
         return optuna.storages.JournalStorage(SafeJournalBackend(str(path)))
+    except SweepConfigError:
+        raise
     except Exception as error:  # any driver error: the user must see which URL failed
         raise SweepConfigError(
             "hydra.sweeper.storage",
@@ -51,13 +54,24 @@ def open_storage(spec: str) -> optuna.storages.BaseStorage:
 def _open_database(url: str) -> optuna.storages.RDBStorage:
     if not url.startswith("sqlite"):
         return optuna.storages.RDBStorage(url)
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.database in (None, "", ":memory:"):
+        raise SweepConfigError(
+            "hydra.sweeper.storage",
+            f"got {url!r}, an in-memory SQLite database: it lives in this process alone, so "
+            "no job, resume or other process could reach the sweep. Expected a file, such as "
+            "sqlite:///sweeps.db",
+        )
     # a timeout in the URL (sqlite:///x.db?timeout=5) wins over ours
-    connect_args = {} if "timeout=" in url else {"timeout": SQLITE_BUSY_SECONDS}
+    busy = float(parsed.query.get("timeout", SQLITE_BUSY_SECONDS))  # type: ignore[arg-type]
+    # SQLite waits for a busy database in steps that Ctrl+C can end (see sqlite_waits)
+    connect_args = {"timeout": STEP_SECONDS, "factory": connection_factory(busy)}
     storage = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": connect_args})
-    if storage.engine.url.database not in (None, "", ":memory:"):
-        # WAL: readers never block the writer, and a kill mid-write never tears the database
-        with storage.engine.connect() as connection:
-            connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+    # WAL: readers never block the writer, and a kill mid-write never tears the database
+    with storage.engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA journal_mode=WAL")
     return storage
 
 
