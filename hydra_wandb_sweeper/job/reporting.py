@@ -14,6 +14,7 @@ unconditionally::
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -96,7 +97,8 @@ class LocalTrialReporter:
     def report(self, value: float, step: int) -> None:
         if self.last_step is not None and step <= self.last_step:
             step = self.last_step + 1  # steps only go forward; a repeated step is the next one
-        self._trial.report(float(value), step)
+        with _taken_elsewhere_ignored():
+            self._trial.report(float(value), step)
         self.last_step = step
 
     @property
@@ -145,8 +147,20 @@ class LocalTrialReporter:
     def record_result(self, returned: Any, overrides: list[str]) -> None:
         from hydra_wandb_sweeper.engine.outcome import storable_result
 
-        self._storage.set_trial_user_attr(self._trial_id, OVERRIDES_ATTR, overrides)
-        self._storage.set_trial_user_attr(self._trial_id, RESULT_ATTR, storable_result(returned))
+        with _taken_elsewhere_ignored():  # the sweeper keeps the result as a new trial
+            self._storage.set_trial_user_attr(self._trial_id, OVERRIDES_ATTR, overrides)
+            self._storage.set_trial_user_attr(
+                self._trial_id, RESULT_ATTR, storable_result(returned)
+            )
+
+
+def _taken_elsewhere_ignored() -> contextlib.suppress:
+    """A trial another machine took for an orphan (its heartbeat was late: a network cut, a
+    suspended machine) is finished there; the task goes on, and the sweeper that runs it
+    keeps its result as a new trial."""
+    from optuna.exceptions import UpdateFinishedTrialError
+
+    return contextlib.suppress(UpdateFinishedTrialError)
 
 
 @functools.lru_cache(maxsize=8)

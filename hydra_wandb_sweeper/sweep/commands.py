@@ -29,8 +29,10 @@ from hydra_wandb_sweeper.searchspace.overrides import override
 _SWEEP_ID = "hydra.sweeper.sweep_id"
 _STORAGE = "hydra.sweeper.storage"
 _COUNT = "hydra.sweeper.count"
-# Hydra overrides that shape a sweep, not a single run: a re-run leaves them out.
-_SWEEP_ONLY = ("hydra.sweeper", "hydra/sweeper", "hydra.launcher", "hydra/launcher", "hydra.sweep.")
+# Hydra overrides that shape a sweep, not a single run: a re-run leaves them out. The choice
+# of hydra/sweeper stays: a config group of the user's (+sweep=plain) may set hydra.sweeper
+# keys that only this sweeper's config has.
+_SWEEP_ONLY = ("hydra.sweeper", "hydra.launcher", "hydra/launcher", "hydra.sweep.")
 
 
 @dataclass(frozen=True)

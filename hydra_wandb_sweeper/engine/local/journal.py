@@ -22,6 +22,7 @@ The same lock serialises grid claims (see :mod:`.claims`) with every write.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -41,12 +42,16 @@ _OP_START = b'{"op_code":'
 
 
 class SafeJournalBackend(BaseJournalBackend):
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, read_only: bool = False) -> None:
         self.path = path
+        self.read_only = read_only
         self.lock = ProcessFileLock(path + LOCK_SUFFIX)
-        # the first writer of a new file; a folder that cannot hold it fails here, at open
-        with self.lock.held():
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666))
+        if read_only:  # a reader takes no lock and creates nothing: it may not write here
+            os.close(os.open(path, os.O_RDONLY))
+        else:
+            # the first writer of a new file; a folder that cannot hold it fails here, at open
+            with self.lock.held():
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666))
         self._next_number = 0  # the number of the next operation this reader yields
         self._offset = 0  # where that operation's line starts
         self._skipped = 0
@@ -80,6 +85,8 @@ class SafeJournalBackend(BaseJournalBackend):
 
     # --- writing ----------------------------------------------------------------------------
     def append_logs(self, logs: list[dict[str, Any]]) -> None:
+        if self.read_only:
+            raise PermissionError(errno.EROFS, f"{self.path} was opened for reading only")
         payload = "".join(json.dumps(entry, separators=(",", ":")) + "\n" for entry in logs)
         with deferred_interrupts(), self.lock.held():
             note_written()  # from here on a signal waits for the write to end

@@ -31,15 +31,20 @@ STOP_ATTR = "stop_requested"
 SQLITE_BUSY_SECONDS = 60.0
 
 
-def open_storage(spec: str) -> optuna.storages.BaseStorage:
-    """A journal file for a path, an RDB storage for a URL; errors name ``hydra.sweeper.storage``."""
+def open_storage(spec: str, *, read_only: bool = False) -> optuna.storages.BaseStorage:
+    """A journal file for a path, an RDB storage for a URL; errors name ``hydra.sweeper.storage``.
+
+    ``read_only``: for reading sweeps back (the command-line tool), which must work on a
+    storage this process may not write (a read-only mount, another user's files): nothing is
+    created, locked or set up."""
     try:
         if "://" in spec:
-            return _open_database(spec)
+            return _open_database(spec, read_only=read_only)
         path = Path(spec).expanduser()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _ignore_in_git(path.parent)
-        return optuna.storages.JournalStorage(SafeJournalBackend(str(path)))
+        if not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _ignore_in_git(path.parent)
+        return optuna.storages.JournalStorage(SafeJournalBackend(str(path), read_only=read_only))
     except SweepConfigError:
         raise
     except Exception as error:  # any driver error: the user must see which URL failed
@@ -51,7 +56,7 @@ def open_storage(spec: str) -> optuna.storages.BaseStorage:
         ) from None
 
 
-def _open_database(url: str) -> optuna.storages.RDBStorage:
+def _open_database(url: str, *, read_only: bool = False) -> optuna.storages.RDBStorage:
     if not url.startswith("sqlite"):
         return optuna.storages.RDBStorage(url)
     from sqlalchemy.engine import make_url
@@ -69,9 +74,10 @@ def _open_database(url: str) -> optuna.storages.RDBStorage:
     # SQLite waits for a busy database in steps that Ctrl+C can end (see sqlite_waits)
     connect_args = {"timeout": STEP_SECONDS, "factory": connection_factory(busy)}
     storage = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": connect_args})
-    # WAL: readers never block the writer, and a kill mid-write never tears the database
-    with storage.engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+    if not read_only:
+        # WAL: readers never block the writer, and a kill mid-write never tears the database
+        with storage.engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA journal_mode=WAL")
     return storage
 
 
