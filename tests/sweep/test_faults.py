@@ -15,6 +15,7 @@ import pytest
 
 from hydra_wandb_sweeper.engine.local.storage import open_storage
 from tests.cli.cli_helpers import cli
+from tests.support.postgres import postgres_url  # noqa: F401 (a fixture)
 from tests.support.sweeper_helpers import results, run_sweep, sweep_command, sweep_env
 
 pytestmark = pytest.mark.slow
@@ -141,3 +142,37 @@ def read_only(paths: list[Path], on: bool) -> None:
                 pytest.skip("chattr +i is not available here")
         else:
             path.chmod((0o555 if path.is_dir() else 0o444) if on else 0o755)
+
+
+def test_each_process_holds_at_most_two_database_connections(tmp_path, postgres_url):  # noqa: F811
+    import sqlalchemy
+
+    go = tmp_path / "go"
+    overrides = (*GRID, *JOBLIB, "hold_above=-1", f"hold_until={go}")
+    sweep = subprocess.Popen(
+        [*sweep_command(tmp_path, *overrides), f"hydra.sweeper.storage={postgres_url}"],
+        cwd=tmp_path,
+        env=sweep_env(tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        started = [tmp_path / "multirun" / str(n) / "started" for n in (0, 1)]
+        deadline = time.monotonic() + 180
+        while not all(path.exists() for path in started):  # both workers run a trial
+            assert time.monotonic() < deadline and sweep.poll() is None
+            time.sleep(0.05)
+        engine = sqlalchemy.create_engine(postgres_url, poolclass=sqlalchemy.pool.NullPool)
+        with engine.connect() as connection:
+            clients = connection.exec_driver_sql(
+                "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' "
+                "AND pid <> pg_backend_pid()"
+            ).scalar()
+        print(f"{clients} connections for the sweeper and its 2 workers")
+        assert clients is not None and clients <= 2 * 3
+        go.write_text("")
+        assert sweep.wait(timeout=180) == 0
+    finally:
+        if sweep.poll() is None:
+            sweep.kill()
+            sweep.wait()

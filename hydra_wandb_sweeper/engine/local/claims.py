@@ -42,16 +42,25 @@ class _DatabaseLock(ReentrantLock):
     def _run(self, statement: str) -> None:
         from sqlalchemy import text
 
-        if self._connection is None:
-            self._connection = self._engine.connect()
         self._connection.execute(text(statement), {"key": self._key})
         self._connection.commit()
 
     def _acquire(self) -> None:
-        self._run(self._statements[0])
+        # a connection of its own only while the lock is held (the lock is the session's):
+        # an idle process holds no connection for it
+        self._connection = self._engine.connect()
+        try:
+            self._run(self._statements[0])
+        except BaseException:
+            self._connection.close()
+            raise
 
     def _release(self) -> None:
-        self._run(self._statements[1])
+        try:
+            self._run(self._statements[1])
+        finally:
+            self._connection.close()
+            self._connection = None
 
 
 def claim_lock(storage_spec: str, storage: Any, sweep_id: str) -> ClaimLock:

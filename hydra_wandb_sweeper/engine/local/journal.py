@@ -13,7 +13,9 @@ writer waits out a 30 s grace period. This backend:
 - undoes its own partial write when the disk is full or the file cannot be written, and
   raises; the file is left as it was;
 - skips lines that are not JSON (garbage, or a torn line an older writer appended to; the
-  operation written after the tear is recovered) instead of refusing the whole file.
+  operation written after the tear is recovered) instead of refusing the whole file;
+- skips, with a warning, an operation this version of Optuna does not know (a line written
+  by a newer version), which Optuna's replay would stop at with an ``AssertionError``.
 
 A reader takes only lines that end with a newline, so it never sees a write in progress.
 The same lock serialises grid claims (see :mod:`.claims`) with every write.
@@ -31,6 +33,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from optuna.storages.journal import BaseJournalBackend
+from optuna.storages.journal._storage import JournalOperation  # private: Optuna's own list
 
 from hydra_wandb_sweeper.engine.local.locks import ProcessFileLock
 from hydra_wandb_sweeper.interrupts import deferred_interrupts, note_written
@@ -39,6 +42,7 @@ log = logging.getLogger(__name__)
 LOCK_SUFFIX = ".fcntl-lock"
 TORN_SUFFIX = ".torn"
 _OP_START = b'{"op_code":'
+_KNOWN_OPERATIONS = frozenset(operation.value for operation in JournalOperation)
 
 
 class SafeJournalBackend(BaseJournalBackend):
@@ -55,6 +59,7 @@ class SafeJournalBackend(BaseJournalBackend):
         self._next_number = 0  # the number of the next operation this reader yields
         self._offset = 0  # where that operation's line starts
         self._skipped = 0
+        self._unknown: set[Any] = set()
 
     # --- reading ----------------------------------------------------------------------------
     def read_logs(self, log_number_from: int) -> Iterator[dict[str, Any]]:
@@ -70,6 +75,9 @@ class SafeJournalBackend(BaseJournalBackend):
             if operation is None:
                 self._note_skipped(line)
                 continue
+            if operation["op_code"] not in _KNOWN_OPERATIONS:
+                self._note_unknown(operation["op_code"])
+                continue
             number = self._next_number
             self._next_number += 1
             if number >= log_number_from:
@@ -81,6 +89,15 @@ class SafeJournalBackend(BaseJournalBackend):
             log.warning(
                 f"Skipped an unreadable line in the sweep journal {self.path} "
                 f"({line[:60]!r}...); the other lines are read as usual"
+            )
+
+    def _note_unknown(self, op_code: Any) -> None:
+        if op_code not in self._unknown:
+            self._unknown.add(op_code)
+            log.warning(
+                f"Skipped an operation the sweep journal {self.path} holds that this version "
+                f"of Optuna does not know (op_code {op_code!r}: written by a newer version?); "
+                "the other lines are read as usual"
             )
 
     # --- writing ----------------------------------------------------------------------------

@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno
+import functools
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,9 @@ STATE_FOLDER = ".wandb-sweeps"
 STOP_ATTR = "stop_requested"
 # How long a SQLite write waits for another process's write before it fails.
 SQLITE_BUSY_SECONDS = 60.0
+# Connections each process opens to a database server (README, "Storage"): one for the
+# claim lock while it is held, one for everything else.
+CONNECTIONS_PER_PROCESS = 2
 
 
 def open_storage(spec: str, *, read_only: bool = False) -> optuna.storages.BaseStorage:
@@ -57,8 +62,18 @@ def open_storage(spec: str, *, read_only: bool = False) -> optuna.storages.BaseS
 
 
 def _open_database(url: str, *, read_only: bool = False) -> optuna.storages.RDBStorage:
+    # One storage per URL and process (the sweep loop, its heartbeat and an in-process job
+    # share it), keyed by pid so that a forked child opens its own connections.
+    return _database(url, read_only, os.getpid())
+
+
+@functools.lru_cache(maxsize=16)
+def _database(url: str, read_only: bool, pid: int) -> optuna.storages.RDBStorage:
     if not url.startswith("sqlite"):
-        return optuna.storages.RDBStorage(url)
+        # A server admits max_connections clients (PostgreSQL: 100): each process holds
+        # at most CONNECTIONS_PER_PROCESS, so that a sweep's processes are what counts.
+        bounded = {"pool_size": CONNECTIONS_PER_PROCESS, "max_overflow": 0}
+        return optuna.storages.RDBStorage(url, engine_kwargs=bounded)
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
