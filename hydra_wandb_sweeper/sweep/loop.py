@@ -34,6 +34,7 @@ from hydra_wandb_sweeper.sweep.faults import (
     failure_budget_exceeded,
     report_despite_faults,
 )
+from hydra_wandb_sweeper.sweep.joblib_workers import watch_joblib_workers
 from hydra_wandb_sweeper.sweep.launch_failure import interrupted, uncomposable_jobs
 from hydra_wandb_sweeper.sweep.opening import open_sweep
 from hydra_wandb_sweeper.sweep.progress import SweepProgress
@@ -80,6 +81,7 @@ class SweepLoop:
         self.launcher = Plugins.instance().instantiate_launcher(
             hydra_context=hydra_context, task_function=self.task, config=config
         )
+        watch_joblib_workers(self.launcher)  # no worker outlives a killed sweeper
 
     # --- the sweep ----------------------------------------------------------------------------
     def sweep(self, arguments: list[str]) -> list[Sequence[JobReturn]]:

@@ -176,3 +176,41 @@ def test_each_process_holds_at_most_two_database_connections(tmp_path, postgres_
         if sweep.poll() is None:
             sweep.kill()
             sweep.wait()
+
+
+def test_no_joblib_worker_outlives_a_killed_sweeper(tmp_path):
+    import psutil
+
+    go = tmp_path / "go"
+    # three workers for two trials: one of them never runs a trial
+    overrides = ("x=choice(0,1)", "hydra.sweeper.method=grid", "hydra/launcher=joblib")
+    overrides = (*overrides, "hydra.launcher.n_jobs=3")
+    sweep = subprocess.Popen(
+        sweep_command(tmp_path, *overrides, "hold_above=-1", f"hold_until={go}"),
+        cwd=tmp_path,
+        env=sweep_env(tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    started = [tmp_path / "multirun" / str(n) / "started" for n in (0, 1)]
+    deadline = time.monotonic() + 180
+    while not all(path.exists() for path in started):  # two workers run a trial
+        assert time.monotonic() < deadline and sweep.poll() is None
+        time.sleep(0.05)
+    left = psutil.Process(sweep.pid).children(recursive=True)  # workers, resource trackers
+    sweep.kill()
+    sweep.wait()
+    go.write_text("")  # the workers' trials end
+    deadline = time.monotonic() + 60
+    while alive := [process for process in left if _running(process)]:
+        assert time.monotonic() < deadline, f"still running 60 s after the kill: {alive}"
+        time.sleep(0.1)
+
+
+def _running(process: object) -> bool:
+    import psutil
+
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE  # type: ignore[attr-defined]
+    except psutil.NoSuchProcess:
+        return False
