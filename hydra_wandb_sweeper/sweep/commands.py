@@ -61,7 +61,8 @@ class CommandLine:
 
     def rerun(self, overrides: Sequence[str]) -> str:
         """A single run with a trial's overrides (never a sweep, whatever ``hydra.mode`` says)."""
-        return self._shell([*self.flags, *self.run_overrides, *overrides])
+        trial = [o for o in overrides if o not in self.run_overrides]  # the sweeper's choice
+        return self._shell([*self.flags, *self.run_overrides, *trial])
 
     def portable_program(self) -> tuple[str, ...]:
         """The script (or ``-m module``) as W&B's agent on another machine finds it: relative

@@ -10,8 +10,9 @@ committed yet in the write around it). Retrying is what SQLite's busy handler do
 only a plain ``SQLITE_BUSY`` is retried, never a busy snapshot, which no wait can resolve.
 
 Once one wait has run out, the next ones in this process give up after one step until a
-statement succeeds again: a sweep that ends because its database stayed locked ends in about
-the busy timeout, not once per clean-up statement.
+commit succeeds again (reads go on succeeding while another program holds the write lock):
+a sweep that ends because its database stayed locked ends in about the busy timeout, not
+once per clean-up write.
 """
 
 from __future__ import annotations
@@ -48,7 +49,9 @@ def connection_factory(busy_seconds: float) -> type[sqlite3.Connection]:
             return self.cursor().execute(*args, **kwargs)
 
         def commit(self) -> None:
+            global _given_up
             _retrying(busy_seconds, super().commit)
+            _given_up = False
             note_written()
 
     return Connection
@@ -70,7 +73,6 @@ def _retrying(busy_seconds: float, call: Callable[..., _T], *args: Any, **kwargs
             with interruptible_wait():
                 time.sleep(STEP_SECONDS / 10)  # SQLite itself waited STEP_SECONDS
             continue
-        _given_up = False
         return result
 
 
