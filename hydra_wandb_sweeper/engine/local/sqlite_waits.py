@@ -50,9 +50,11 @@ def connection_factory(busy_seconds: float) -> type[sqlite3.Connection]:
 
         def commit(self) -> None:
             global _given_up
+            wrote = self.in_transaction  # a read alone opens no transaction: nothing to commit
             _retrying(busy_seconds, super().commit)
-            _given_up = False
-            note_written()
+            if wrote:
+                _given_up = False
+                note_written()
 
     return Connection
 
