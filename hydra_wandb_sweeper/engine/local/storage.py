@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import errno
 import functools
+import importlib.util
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ import optuna
 from hydra_wandb_sweeper.engine.base import SweepDefinition
 from hydra_wandb_sweeper.engine.local.journal import SafeJournalBackend
 from hydra_wandb_sweeper.engine.local.sqlite_waits import STEP_SECONDS, connection_factory
+from hydra_wandb_sweeper.engine.local.optuna_private import shared_rdb_storage
 from hydra_wandb_sweeper.errors import SweepConfigError, SweepStorageError
 
 DEFINITION_ATTR = "wandb_sweep"
@@ -61,19 +63,21 @@ def open_storage(spec: str, *, read_only: bool = False) -> optuna.storages.BaseS
         ) from None
 
 
-def _open_database(url: str, *, read_only: bool = False) -> optuna.storages.RDBStorage:
+def _open_database(url: str, *, read_only: bool = False) -> optuna.storages.BaseStorage:
     # One storage per URL and process (the sweep loop, its heartbeat and an in-process job
     # share it), keyed by pid so that a forked child opens its own connections.
     return _database(url, read_only, os.getpid())
 
 
 @functools.lru_cache(maxsize=16)
-def _database(url: str, read_only: bool, pid: int) -> optuna.storages.RDBStorage:
+def _database(url: str, read_only: bool, pid: int) -> optuna.storages.BaseStorage:
     if not url.startswith("sqlite"):
         # A server admits max_connections clients (PostgreSQL: 100): each process holds
         # at most CONNECTIONS_PER_PROCESS, so that a sweep's processes are what counts.
         bounded = {"pool_size": CONNECTIONS_PER_PROCESS, "max_overflow": 0}
-        return optuna.storages.RDBStorage(url, engine_kwargs=bounded)
+        return shared_rdb_storage(
+            optuna.storages.RDBStorage(with_driver(url), engine_kwargs=bounded)
+        )
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
@@ -93,7 +97,16 @@ def _database(url: str, read_only: bool, pid: int) -> optuna.storages.RDBStorage
         # WAL: readers never block the writer, and a kill mid-write never tears the database
         with storage.engine.connect() as connection:
             connection.exec_driver_sql("PRAGMA journal_mode=WAL")
-    return storage
+    return shared_rdb_storage(storage)
+
+
+def with_driver(url: str) -> str:
+    """``postgresql://`` (the README's form) through psycopg 3, the driver of the ``postgres``
+    extra: SQLAlchemy 2.1 picks it for a URL without a driver, but 2.0 picks psycopg2. A URL
+    that names its driver (``postgresql+psycopg2://``) is left as written."""
+    if url.startswith("postgresql://") and importlib.util.find_spec("psycopg") is not None:
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
 
 
 def _ignore_in_git(folder: Path) -> None:
