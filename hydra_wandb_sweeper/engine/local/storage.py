@@ -22,8 +22,8 @@ import optuna
 
 from hydra_wandb_sweeper.engine.base import SweepDefinition
 from hydra_wandb_sweeper.engine.local.journal import SafeJournalBackend
-from hydra_wandb_sweeper.engine.local.sqlite_waits import STEP_SECONDS, connection_factory
 from hydra_wandb_sweeper.engine.local.optuna_private import shared_rdb_storage
+from hydra_wandb_sweeper.engine.local.sqlite_waits import STEP_SECONDS, connection_factory
 from hydra_wandb_sweeper.errors import SweepConfigError, SweepStorageError
 
 DEFINITION_ATTR = "wandb_sweep"
