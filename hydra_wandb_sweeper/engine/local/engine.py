@@ -405,10 +405,17 @@ class LocalEngine:
         # Its own storage object: a journal storage holds its thread lock while it takes the
         # file lock, and a claim takes them the other way round; one shared object between
         # this thread and a claim could deadlock.
-        storage = open_storage(self.location) if "://" not in self.location else self._storage
+        # Opened at the first beat that has a trial to beat for, not at start: reading the
+        # sweep's history again is a cost a short-lived process need not pay.
+        storage: optuna.storages.BaseStorage | None = None
         while not self._stop_heartbeat.wait(HEARTBEAT_SECONDS):
             with self._lock:
                 live = list(self._live_ids.values())
+            if not live:
+                continue
+            if storage is None:
+                remote = "://" in self.location
+                storage = self._storage if remote else open_storage(self.location)
             for trial_id in live:
                 try:
                     storage.set_trial_user_attr(trial_id, OWNER_BEAT_ATTR, time.time())

@@ -21,7 +21,7 @@ from typing import Any
 import optuna
 
 from hydra_wandb_sweeper.engine.base import SweepDefinition
-from hydra_wandb_sweeper.engine.local.journal import SafeJournalBackend
+from hydra_wandb_sweeper.engine.local.journal import open_journal
 from hydra_wandb_sweeper.engine.local.optuna_private import shared_rdb_storage
 from hydra_wandb_sweeper.engine.local.sqlite_waits import STEP_SECONDS, connection_factory
 from hydra_wandb_sweeper.errors import SweepConfigError, SweepStorageError
@@ -51,7 +51,7 @@ def open_storage(spec: str, *, read_only: bool = False) -> optuna.storages.BaseS
         if not read_only:
             path.parent.mkdir(parents=True, exist_ok=True)
             _ignore_in_git(path.parent)
-        return optuna.storages.JournalStorage(SafeJournalBackend(str(path), read_only=read_only))
+        return open_journal(str(path), read_only=read_only)
     except SweepConfigError:
         raise
     except Exception as error:  # any driver error: the user must see which URL failed
