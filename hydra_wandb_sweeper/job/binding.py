@@ -96,6 +96,14 @@ def quiet_wandb_console() -> dict[str, str]:
     return {"WANDB_SHOW_INFO": "false", "WANDB_SHOW_WARNINGS": "false"}
 
 
+def rerun_overrides(hydra_config: Any) -> list[str]:
+    """The job's overrides, and the command line's choice of sweeper: a config group of the
+    user's (``-m hydra/sweeper=wandb +sweep=plain``) may set keys only that sweeper has, so
+    a re-run without it would not compose."""
+    chosen = [o for o in hydra_config.overrides.hydra if str(o).startswith("hydra/sweeper=")]
+    return [*map(str, chosen), *hydra_config.overrides.task]
+
+
 class TrialTask:
     """The task as each trial runs it: its environment set, W&B's process-wide setup reset,
     the result kept.
@@ -142,5 +150,5 @@ class TrialTask:
                 # Kept in the engine at once, so that a launcher failure after this job
                 # finished (a sibling worker killed, a cluster error) does not lose the result.
                 if trial is not None:
-                    trial.record_result(returned, list(hydra_config.overrides.task))
+                    trial.record_result(returned, rerun_overrides(hydra_config))
             return returned

@@ -191,10 +191,14 @@ class LocalEngine:
     def tell(self, trial: Trial, state: TrialState, value: float | None, error: str | None) -> None:
         with self._guarded():
             with self._lock:
-                optuna_trial = self._live.pop(trial.number)
+                optuna_trial = self._live[trial.number]
+            # still live while it is written: a Ctrl+C that ends the wait for the storage
+            # leaves it to release_unfinished, which keeps the result its job recorded
+            self._finish(optuna_trial, state, value, error)
+            with self._lock:
+                self._live.pop(trial.number)
                 self._live_ids.pop(trial.number, None)
                 self._alone = self._alone and bool(self._live)
-            self._finish(optuna_trial, state, value, error)
 
     def release_unfinished(self, reason: str, *, worker_died: bool = False) -> list[TrialRecord]:
         with self._guarded():
