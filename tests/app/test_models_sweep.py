@@ -45,7 +45,7 @@ def test_the_models_sweep_gives_each_trial_its_models_parameters(
     models = set()
     for job in sorted(p for p in sweep_dir.iterdir() if p.is_dir() and p.name.isdigit()):
         overrides = yaml.safe_load((job / ".hydra" / "overrides.yaml").read_text())
-        swept = {line.split("=", 1)[0] for line in overrides} - {"trainer.max_epochs"}
+        swept = {line.split("=", 1)[0] for line in overrides} - {"trainer.max_epochs", "sweep"}
         swept -= {line.split("=", 1)[0] for line in TINY}
         model = next(line.split("=", 1)[1] for line in overrides if line.startswith("model="))
         models.add(model)
