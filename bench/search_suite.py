@@ -223,24 +223,37 @@ def report(runs: dict[tuple[str, str, int], list[float]], tasks: list[str]) -> N
 
 
 def markdown(runs: dict[tuple[str, str, int], list[float]], tasks: list[str]) -> None:
-    """One row per task and peer: the default's median regret over the peer's, and its wins."""
-    print("\n| task | peer | seeds | @10 | @20 | @40 |\n|---|---|---|---|---|---|")
+    """The default's median regret over each peer's at every checkpoint (bold: the peer is
+    ahead), then the share of seeds on which the default is ahead, one row per task."""
+    peers_run = [p for p in PEERS if any(p in regrets(runs, task) for task in tasks)]
+    budgets = "/".join(map(str, CHECKPOINTS))
+    header = "| task | " + " | ".join(f"vs {p} ({budgets})" for p in peers_run) + " |"
+    rule = "|---|" + "---|" * len(peers_run)
+    ratios, shares = [header, rule], [header.replace("vs ", "wins vs "), rule]
     for task in tasks:
         table = regrets(runs, task)
         if DEFAULT not in table:
             continue
         ours = table[DEFAULT]
-        for peer in PEERS:
+        ratio_cells, share_cells = [], []
+        for peer in peers_run:
             if peer not in table:
+                ratio_cells.append("-")
+                share_cells.append("-")
                 continue
-            cells = []
+            texts, wins = [], []
             for column in range(len(CHECKPOINTS)):
                 mine = float(np.median([r[column] for r in ours.values()]))
                 theirs = float(np.median([r[column] for r in table[peer].values()]))
-                share = win_share(ours, table[peer], column)
-                cells.append(f"{ratio(mine, theirs)} ({share:.0%})")
-            seeds = f"{len(ours)}/{len(table[peer])}"
-            print(f"| {task} | {peer} | {seeds} | " + " | ".join(cells) + " |")
+                text = ratio(mine, theirs)
+                texts.append(f"**{text}**" if mine > theirs else text)
+                wins.append(f"{win_share(ours, table[peer], column):.0%}")
+            seeds = f" ({len(table[peer])} seeds)" if len(table[peer]) != len(ours) else ""
+            ratio_cells.append(" / ".join(texts) + seeds)
+            share_cells.append(" / ".join(wins))
+        ratios.append(f"| {task} ({len(ours)} seeds) | " + " | ".join(ratio_cells) + " |")
+        shares.append(f"| {task} | " + " | ".join(share_cells) + " |")
+    print("\n" + "\n".join(ratios) + "\n\n" + "\n".join(shares))
 
 
 def main() -> None:
