@@ -112,6 +112,33 @@ def test_random_sweep_with_joblib_workers_and_run_cap(
     assert len(state["agents"]) == 2  # one W&B agent per parallel trial
 
 
+def test_bayes_sweep_runs_what_wandbs_bayes_proposes(
+    wandb_server: WandbServer, client_env: dict[str, str], tmp_path: Path
+) -> None:
+    # the server asks W&B's scheduler, which models the runs' summary metric
+    sweep_dir = tmp_path / "multirun"
+    run_cloud(
+        "quadratic",
+        sweep_dir,
+        client_env,
+        "hydra.sweeper.method=bayes",
+        "hydra.sweeper.run_cap=3",
+        "hydra.sweeper.metric={name: loss, goal: minimize}",
+        "x=interval(-2.0,3.0)",
+        "use_wandb=true",
+    )
+    state = wandb_server.state()
+    (sweep,) = state["sweeps"].values()
+    assert len(sweep["scheduled"]) == 3
+    records = _trial_records(sweep_dir)
+    assert len(records) == 3
+    for record in records:
+        run = state["runs"][record["wandb"]["id"]]
+        assert run["state"] == "finished" and "loss" in run["summary"]
+        assert record["config"]["x"] == run["config"]["x"]["value"]
+        assert -2.0 <= record["config"]["x"] <= 3.0
+
+
 def test_a_second_process_joins_by_entity_project_id(
     wandb_server: WandbServer, client_env: dict[str, str], tmp_path: Path
 ) -> None:

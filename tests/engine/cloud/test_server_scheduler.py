@@ -139,6 +139,32 @@ def test_hyperband_stops_as_wandb_does(
     assert _stops_after(state, early_terminate, last) is stopped
 
 
+def test_a_finished_grid_still_judges_the_runs_it_left_running(state: ServerState) -> None:
+    config = {
+        "method": "grid",
+        "metric": {"name": "score", "goal": "maximize"},
+        "early_terminate": {"type": "hyperband", "min_iter": 1, "eta": 2},
+        "parameters": {"x": {"values": [1, 2, 3]}},
+    }
+    sweep, first = _sweep(state, config)
+    second = state.create_agent(sweep, "host").id
+    for value in (1.0, 0.5):
+        command = _run(state, first)
+        state.upsert_run("p", command["run_id"], config=command["args"], state="running")
+        _log(state, command["run_id"], [value] * 2)
+        state.file_stream("p", command["run_id"], {"complete": True, "exitcode": 0})
+    last = _run(state, second)
+    state.upsert_run("p", last["run_id"], config=last["args"], state="running")
+    assert _run(state, first) == {"type": "exit"}  # the grid is done
+    assert state.sweep(sweep).state == "FINISHED"
+    _log(state, last["run_id"], [0.1, 0.1])
+    # the agent running the last point is not sent away: its run is judged, and stopped
+    assert state.heartbeat(second, {last["run_id"]: True}) == [
+        {"type": "stop", "run_id": last["run_id"]}
+    ]
+    assert _run(state, second) == {"type": "exit"}
+
+
 def test_a_config_wandbs_scheduler_refuses_is_refused(state: ServerState) -> None:
     config = {
         "method": "grid",

@@ -184,10 +184,14 @@ class ServerState:
                 raise NotFound(f"agent {agent_id} not found")
             agent.heartbeats += 1
             sweep = self.sweep(agent.sweep)
-            if sweep.state in ("FINISHED", "CANCELED", "CANCELLED"):
+            if sweep.state in ("CANCELED", "CANCELLED"):
+                return [{"type": "exit"}]
+            live = [run_id for run_id, alive in run_state.items() if alive]
+            # A finished sweep (grid done, run_cap reached) has no next run, but its runs
+            # still running are judged to the end: an agent gets exit once it runs none.
+            if sweep.state == "FINISHED" and not live:
                 return [{"type": "exit"}]
             commands = self._stops(sweep, agent, run_state)
-            live = [run_id for run_id, alive in run_state.items() if alive]
             if sweep.state == "RUNNING" and not live and not commands:
                 command = self._next_run(sweep, agent)
                 commands.append(command)
