@@ -200,8 +200,9 @@ def wandb_parallel(
     times: list[float],
     parallel: int,
 ) -> Stops:
-    """After each report, W&B judges every running run: one that is stopped ends at the
-    number of reports it had (its next epoch is not reported)."""
+    """After each report, W&B judges every running run (the one that reported included, at
+    its last report too, as ours does): a run stopped between two of its reports ends at its
+    next epoch's end, stopped after the reports it had."""
     config = sweep_config(early_terminate, goal)
     signed = [[_signed(value, goal) for value in curve] for curve in curves]
     reported: dict[int, int] = {}
@@ -212,21 +213,19 @@ def wandb_parallel(
     try:
         while True:
             run, step = events.send(ended)
-            while stops[run] is not None and run in running:  # stopped between its reports
+            if stops[run] is not None:  # stopped since its last report: it ends now
                 running.discard(run)
-                run, step = events.send(True)
+                ended = True
+                continue
             reported[run] = step
             running.add(run)
-            if step == len(curves[run]):
-                running.discard(run)
             runs = [
                 _wandb_run(r, signed[r][: reported[r]], "running" if r in running else "finished")
                 for r in reported
             ]
             for name in sweeps.stop_runs(config, runs):
-                stopped_run = int(name.removeprefix("run"))
-                if stops[stopped_run] is None:
-                    stops[stopped_run] = reported[stopped_run]
+                stopped = int(name.removeprefix("run"))
+                stops[stopped] = stops[stopped] or reported[stopped]
             ended = stops[run] is not None or step == len(curves[run])
             if ended:
                 running.discard(run)
