@@ -214,3 +214,21 @@ def _running(process: object) -> bool:
         return process.status() != psutil.STATUS_ZOMBIE  # type: ignore[attr-defined]
     except psutil.NoSuchProcess:
         return False
+
+
+@pytest.mark.parametrize("launcher", [(), JOBLIB], ids=["in-process", "joblib"])
+def test_a_trial_that_hangs_ends_at_its_time_limit_and_the_sweep_goes_on(tmp_path, launcher):
+    completed = run_sweep(
+        tmp_path,
+        *GRID,
+        *launcher,
+        "hold_above=2.5",  # point 3 hangs (up to 2 minutes)
+        "hydra.sweeper.trial_timeout_seconds=3",
+        "hydra.sweeper.max_failure_rate=0.5",
+        timeout=100,
+    )
+    summary = results(tmp_path)
+    assert summary["trials"]["finished"] == 3 and summary["trials"]["failed"] == 1, summary
+    [failure] = summary["failed_trials"]
+    assert "trial_timeout_seconds=3" in failure["error"], failure
+    assert "Traceback" not in completed.stderr
