@@ -56,6 +56,7 @@ def main(cfg: DictConfig) -> dict[str, float] | float | None:
     if cfg.x in (cfg.nan_at, cfg.none_at):
         return float("nan") if cfg.x == cfg.nan_at else None
     loss = (cfg.x - 1.0) ** 2 + (cfg.y + 2.0) ** 2 + cfg.shape.offset
+    loss += (cfg.shape.get("radius", 1.0) - 1.0) ** 2  # only shape=ring has a radius
     record = {
         "config": OmegaConf.to_container(cfg, resolve=True),
         "pid": os.getpid(),
