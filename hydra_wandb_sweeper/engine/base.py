@@ -39,6 +39,11 @@ class Trial:
     number: int  # unique in the sweep, over every process that joined it
     run_id: str  # the W&B run this trial is
     params: Mapping[str, Any]  # W&B values keyed by Hydra override key
+    # The values as W&B's agent locks them in the run's wandb.config: by top-level W&B name,
+    # a nested ``parameters:`` block as one nested dict, as the server's run command sent it
+    # (W&B's scheduler reads nested values back from there). None: each value under its W&B
+    # parameter name.
+    locked: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)

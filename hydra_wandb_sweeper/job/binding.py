@@ -49,8 +49,12 @@ def trial_environment(
 ) -> dict[str, str]:
     """The environment that makes the trial's job its W&B run and links it to the engine."""
     path = params_dir / f"config-{trial.run_id}.yaml"
-    names = {param.key: param.wandb_name for param in space.parameters}
-    write_param_file(path, {names[key]: value for key, value in trial.params.items()})
+    locked = trial.locked
+    if locked is None:
+        names = {param.key: param.wandb_name for param in space.parameters}
+        locked = {names[key]: value for key, value in trial.params.items()}
+    # W&B locks each top-level name: what the app logs under it later is ignored
+    write_param_file(path, locked)
     environment = {"WANDB_RUN_ID": trial.run_id, "WANDB_SWEEP_PARAM_PATH": str(path)}
     # defaults that a user's own setting wins over (an app's wandb.init arguments win too)
     grouping = {

@@ -32,10 +32,13 @@ def state_dir(config: DictConfig) -> Path:
 
 
 def create_cloud_sweep(
-    settings: SweepSettings, definition: SweepDefinition, config: DictConfig
+    settings: SweepSettings,
+    definition: SweepDefinition,
+    config: DictConfig,
+    fixed_overrides: Sequence[str] = (),
 ) -> CloudEngine:
     _warn_if_runs_stay_offline()
-    program, command = agent_command(settings, config)
+    program, command = agent_command(settings, config, fixed_overrides)
     return CloudEngine.create(
         definition,
         project=settings.project,
@@ -49,16 +52,22 @@ def create_cloud_sweep(
 
 
 def agent_command(
-    settings: SweepSettings, config: DictConfig
+    settings: SweepSettings, config: DictConfig, fixed_overrides: Sequence[str] = ()
 ) -> tuple[str | None, list[Any] | None]:
     """``program`` and ``command`` of the W&B sweep, for W&B's own ``wandb agent``: the ones
-    in ``hydra.sweeper`` (a pasted sweep file), else this app with Hydra's ``key=value``."""
+    in ``hydra.sweeper`` (a pasted sweep file), else this experiment as one run of it: this
+    app, Hydra's config flags, the Hydra overrides a single run keeps, the command line's
+    fixed overrides (``sweep=``, ``data=digits``), then the run's ``key=value``s. So an agent
+    started in the launch folder of a copy of the project composes the config our trials do.
+    """
     if settings.program is not None or settings.command is not None:
         return settings.program, None if settings.command is None else list(settings.command)
-    launched = list(this_command_line(config).program[1:])  # without the interpreter
+    line = this_command_line(config)
+    launched = list(line.portable_program())
+    run = [*line.typed_flags, *line.run_overrides, *fixed_overrides, "${args_no_hyphens}"]
     if launched[:1] == ["-m"]:
-        return None, ["${env}", "${interpreter}", *launched, "${args_no_hyphens}"]
-    return launched[0], None
+        return None, ["${env}", "${interpreter}", *launched, *run]
+    return launched[0], ["${env}", "${interpreter}", "${program}", *run]
 
 
 def join_cloud_sweep(

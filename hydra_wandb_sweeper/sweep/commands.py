@@ -43,6 +43,8 @@ class CommandLine:
     flags: tuple[str, ...]  # Hydra's --config-path, --config-name, --config-dir
     overrides: tuple[str, ...]  # the command line's overrides, as typed
     run_overrides: tuple[str, ...]  # Hydra overrides a single re-run keeps
+    # Hydra's flags as typed: relative paths resolve from wherever the command runs
+    typed_flags: tuple[str, ...] = ()
 
     def join(self, sweep_id: str, storage: str, count: int | str | None = None) -> str:
         """Joins (or resumes) the sweep; ``count`` replaces the command line's count."""
@@ -74,6 +76,18 @@ class CommandLine:
         """A single run with a trial's overrides (never a sweep, whatever ``hydra.mode`` says)."""
         return self._shell([*self.flags, *self.run_overrides, *overrides])
 
+    def portable_program(self) -> tuple[str, ...]:
+        """The script (or ``-m module``) as W&B's agent on another machine finds it: relative
+        to the launch folder when it lies inside it (the agent runs in that folder of a copy
+        of the project), absolute otherwise (an installed script)."""
+        launched = self.program[1:]
+        if launched[:1] == ("-m",):
+            return launched
+        script, launch_dir = Path(launched[0]), Path(self.launch_dir).resolve()
+        if script.is_relative_to(launch_dir):
+            return (str(script.relative_to(launch_dir)),)
+        return launched
+
     def _shell(self, arguments: Sequence[str]) -> str:
         command = shlex.join([*self.program, *arguments])
         return f"cd {shlex.quote(self.launch_dir)} && {command}"
@@ -87,8 +101,10 @@ def this_command_line(config: DictConfig) -> CommandLine:
         flags.append(f"--config-path={args.config_path}")
     if args.config_name is not None:
         flags.append(f"--config-name={args.config_name}")
+    typed_flags = list(flags)
     if args.config_dir is not None:
         flags.append(f"--config-dir={os.path.join(launch_dir, args.config_dir)}")
+        typed_flags.append(f"--config-dir={args.config_dir}")
     hydra_overrides = [str(o) for o in OmegaConf.to_container(config.hydra.overrides.hydra)]
     run_overrides = [
         o for o in hydra_overrides if not _key(o).startswith((*_SWEEP_ONLY, "hydra.mode"))
@@ -102,6 +118,7 @@ def this_command_line(config: DictConfig) -> CommandLine:
         flags=tuple(flags),
         overrides=tuple(args.overrides),
         run_overrides=tuple(run_overrides),
+        typed_flags=tuple(typed_flags),
     )
 
 

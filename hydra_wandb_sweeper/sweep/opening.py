@@ -62,7 +62,8 @@ def open_sweep(
                 "hydra.sweeper.parameters",
                 "a W&B sweep needs at least one parameter; add one, or run the job alone",
             )
-        return create_cloud_sweep(settings, _definition(settings, space, method), config), space
+        definition = _definition(settings, space, method)
+        return create_cloud_sweep(settings, definition, config, space.fixed_overrides), space
     engine = LocalEngine.create(
         settings.storage,
         _definition(settings, space, method),

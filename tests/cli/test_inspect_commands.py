@@ -194,6 +194,20 @@ def test_export_of_a_real_sweep_composes_its_best_trial(tmp_path):
     assert trial["label"] == "kept" and trial["x"] == 2.0 and trial["shape"]["offset"] == 1.0
 
 
+def test_report_without_a_browser_says_so_in_words(tmp_path, stored):
+    # as on a machine without Chrome or Chromium: kaleido itself answered an empty RuntimeError
+    env = {**sweep_env(tmp_path), "BROWSER_PATH": str(tmp_path / "no-such-chromium")}
+    completed = cli(tmp_path, "report", stored, "--out", "r", env=env)
+    assert "Traceback" not in completed.stdout + completed.stderr
+    assert "JSONError" not in completed.stdout + completed.stderr
+    (line,) = [line for line in completed.stdout.splitlines() if line.startswith("No PNG")]
+    assert (
+        line
+        == f"No PNG files: BROWSER_PATH='{tmp_path}/no-such-chromium' is not a browser that can be run"
+    )
+    assert (tmp_path / "r" / "report.html").exists() and not list((tmp_path / "r").glob("*.png"))
+
+
 def test_report_writes_the_page_where_asked(tmp_path, stored):
     out = cli(tmp_path, "report", stored, "--out", "r", "--no-png").stdout
     assert "Report: r/report.html" in out and "6 trials in" in out

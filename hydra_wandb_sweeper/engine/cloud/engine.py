@@ -194,10 +194,12 @@ class CloudEngine:
             self._ended = self._agents.ended
             log.info(f"This agent stops: {self._ended}")
             return None
+        args = command.get("args") or {}
         trial = Trial(
             number=claim_trial_number(self.state_dir),
             run_id=str(command["run_id"]),
-            params=self._params(command.get("args") or {}),
+            params=self._params(args),
+            locked={name: _unwrapped(entry) for name, entry in args.items()},
         )
         with self._lock:
             self._live[trial.run_id] = trial
@@ -329,14 +331,21 @@ class CloudEngine:
     def _params(self, args: Mapping[str, Any], quiet: bool = False) -> dict[str, Any]:
         """The run command's values by Hydra key (nested W&B blocks give dotted names)."""
         flat: dict[str, Any] = {}
+        blocks = {  # the nested ``parameters:`` blocks: a.b.c is in a and a.b
+            ".".join(name.split(".")[:depth])
+            for name in self._names
+            for depth in range(1, name.count(".") + 1)
+        }
 
         def visit(prefix: str, values: Mapping[str, Any]) -> None:
             for name, entry in values.items():
-                value = entry.get("value") if isinstance(entry, Mapping) and not prefix else entry
+                value = entry if prefix else _unwrapped(entry)
                 full = f"{prefix}{name}"
-                if full not in self._names and isinstance(value, Mapping):
+                if full not in self._names and full in blocks and isinstance(value, Mapping):
                     visit(f"{full}.", value)
-                else:
+                elif not prefix or full not in flat:
+                    # a key sent flat wins over the same key inside a dict a run's app
+                    # logged beside it (``optimizer.lr`` and ``optimizer: {lr: ...}``)
                     flat[full] = value
 
         visit("", args)
@@ -344,3 +353,8 @@ class CloudEngine:
         if unknown and not quiet:
             log.warning(f"W&B sent parameters this sweep does not define: {', '.join(unknown)}")
         return {self._names[name]: value for name, value in flat.items() if name in self._names}
+
+
+def _unwrapped(entry: Any) -> Any:
+    """A run command's (or a run config's) ``{"value": v}`` as ``v``."""
+    return entry.get("value") if isinstance(entry, Mapping) else entry

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from hydra_wandb_sweeper.engine.local.journal import LOCK_SUFFIX
 from hydra_wandb_sweeper.engine.local.locks import ProcessFileLock, ReentrantLock
+from hydra_wandb_sweeper.engine.local.optuna_private import sql_engine
 
 
 class ClaimLock(Protocol):
@@ -73,7 +74,7 @@ def claim_lock(storage_spec: str, storage: Any, sweep_id: str) -> ClaimLock:
         return ProcessFileLock(storage_spec + LOCK_SUFFIX)
     dialect = storage_spec.split("://", 1)[0].split("+", 1)[0]
     if dialect == "sqlite":
-        database = storage.engine.url.database
+        database = sql_engine(storage).url.database
         if not database or database == ":memory:":
             return _ThreadOnlyLock()
         return ProcessFileLock(str(Path(database).resolve()) + LOCK_SUFFIX)
@@ -81,11 +82,14 @@ def claim_lock(storage_spec: str, storage: Any, sweep_id: str) -> ClaimLock:
     if dialect == "postgresql":
         key = zlib.crc32(name.encode())  # advisory locks are keyed by a 64-bit integer
         return _DatabaseLock(
-            storage.engine, "SELECT pg_advisory_lock(:key)", "SELECT pg_advisory_unlock(:key)", key
+            sql_engine(storage),
+            "SELECT pg_advisory_lock(:key)",
+            "SELECT pg_advisory_unlock(:key)",
+            key,
         )
     if dialect in ("mysql", "mariadb"):
         return _DatabaseLock(
-            storage.engine, "SELECT GET_LOCK(:key, -1)", "SELECT RELEASE_LOCK(:key)", name[:64]
+            sql_engine(storage), "SELECT GET_LOCK(:key, -1)", "SELECT RELEASE_LOCK(:key)", name[:64]
         )
     raise ValueError(
         f"storage {storage_spec!r}: the embedded engine supports journal files, SQLite, "

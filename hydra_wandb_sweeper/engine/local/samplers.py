@@ -33,6 +33,8 @@ from optuna.distributions import (
 from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
+from hydra_wandb_sweeper.engine.local.optuna_private import trials_cached
+
 # The GP sees at most this many finished trials: half of them the best so far (where the
 # optimum is), the rest spread over the whole history (so that the model still knows the
 # bad regions). Measured at 1000 trials of a 5-D mixed space, CPU s per suggestion: 0.07
@@ -179,9 +181,7 @@ class SobolStartup(optuna.samplers.BaseSampler):
 
     def _in_startup(self, study: Study) -> bool:
         if not self._past_startup:
-            finished = study._get_trials(
-                deepcopy=False, states=(TrialState.COMPLETE,), use_cache=True
-            )
+            finished = trials_cached(study, (TrialState.COMPLETE,))
             # once past, always past: the number of finished trials never goes down
             self._past_startup = len(finished) >= self._n_startup
         return not self._past_startup

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno
+import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import optuna
 
 from hydra_wandb_sweeper.engine.base import SweepDefinition
 from hydra_wandb_sweeper.engine.local.journal import SafeJournalBackend
+from hydra_wandb_sweeper.engine.local.optuna_private import shared_rdb_storage
 from hydra_wandb_sweeper.errors import SweepConfigError, SweepStorageError
 
 DEFINITION_ATTR = "wandb_sweep"
@@ -48,9 +50,9 @@ def open_storage(spec: str) -> optuna.storages.BaseStorage:
         ) from None
 
 
-def _open_database(url: str) -> optuna.storages.RDBStorage:
+def _open_database(url: str) -> optuna.storages.BaseStorage:
     if not url.startswith("sqlite"):
-        return optuna.storages.RDBStorage(url)
+        return shared_rdb_storage(optuna.storages.RDBStorage(with_driver(url)))
     # a timeout in the URL (sqlite:///x.db?timeout=5) wins over ours
     connect_args = {} if "timeout=" in url else {"timeout": SQLITE_BUSY_SECONDS}
     storage = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": connect_args})
@@ -58,7 +60,16 @@ def _open_database(url: str) -> optuna.storages.RDBStorage:
         # WAL: readers never block the writer, and a kill mid-write never tears the database
         with storage.engine.connect() as connection:
             connection.exec_driver_sql("PRAGMA journal_mode=WAL")
-    return storage
+    return shared_rdb_storage(storage)
+
+
+def with_driver(url: str) -> str:
+    """``postgresql://`` (the README's form) through psycopg 3, the driver of the ``postgres``
+    extra: SQLAlchemy 2.1 picks it for a URL without a driver, but 2.0 picks psycopg2. A URL
+    that names its driver (``postgresql+psycopg2://``) is left as written."""
+    if url.startswith("postgresql://") and importlib.util.find_spec("psycopg") is not None:
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
 
 
 def _ignore_in_git(folder: Path) -> None:

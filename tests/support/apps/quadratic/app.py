@@ -59,8 +59,10 @@ def main(cfg: DictConfig) -> dict[str, float] | float | None:
         run = wandb.init(
             dir=str(output_dir), project=cfg.wandb_project, config={"x": 0.0, "y": 0.0}
         )
-        # a sweep's values are locked: the app's later update must not change them
-        run.config.update({"x": -999.0}, allow_val_change=True)
+        # a sweep's values are locked: the app's later update must not change them, nor its
+        # group choice, logged as the training app logs it (``shape: flat``)
+        choice = HydraConfig.get().runtime.choices.get("shape")
+        run.config.update({"x": -999.0, "shape": choice}, allow_val_change=True)
         run.log({"loss": loss})
         record["wandb"] = {
             "id": run.id,
