@@ -66,6 +66,16 @@ def test_optunas_rdb_cache_is_the_object_the_engine_writes_through(tmp_path):
     assert "template_trial" in parameters(storage.create_new_trial)
 
 
+def test_optunas_journal_snapshot_hooks():
+    # engine/local/journal.py SafeJournalBackend (optuna_private.JournalSnapshot)
+    snapshot = optuna_private.JournalSnapshot
+    assert parameters(snapshot.save_snapshot) == ["self", "snapshot"]
+    assert parameters(snapshot.load_snapshot) == ["self"]
+    journal = optuna.storages.JournalStorage
+    assert "load_snapshot" in inspect.getsource(journal.__init__)
+    assert "save_snapshot" in inspect.getsource(journal.create_new_trial)
+
+
 def test_hydras_internals():
     # sweep/commands.py reads the command line with Hydra's own parser
     from hydra._internal.utils import get_args_parser

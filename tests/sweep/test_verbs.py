@@ -43,7 +43,8 @@ def test_count_0_creates_the_sweep_and_prints_how_to_start_agents(tmp_path):
     agent = _printed_after(output, "Start an agent")
     assert agent.endswith("hydra.sweeper.count=COUNT") and "count=0" not in agent
     slurm = _printed_after(output, "Or as a SLURM job array")
-    assert " && sbatch --array=0-3 sweep_agents.sbatch COUNT " in slurm
+    assert slurm.startswith("sh -c ")
+    assert " sbatch --array=0-3 sweep_agents.sbatch COUNT " in slurm
     assert "hydra.sweeper.count" not in slurm  # the script sets it
     # the agent command, with its COUNT filled in, runs trials of the created sweep
     _run_shell(agent.replace("COUNT", "2"), tmp_path)
