@@ -105,6 +105,9 @@ class WandbSweeperConf:
     trials_per_gpu: int | None = None
     # fraction of finished trials that may fail before the sweep stops (0: none, like Optuna's sweeper)
     max_failure_rate: float = 0.0
+    # seconds a trial's task may run; one that runs longer ends as a failed trial whose
+    # error names this limit (None: no limit)
+    trial_timeout_seconds: float | None = None
     # local engine storage: a journal file path, or an Optuna storage URL
     # (sqlite:///sweeps.db, postgresql://...). None: <launch dir>/.wandb-sweeps/journal.log
     storage: str | None = None

@@ -26,7 +26,8 @@ def parameters(function) -> list[str]:
 def test_optunas_gp_calls_the_fitting_hook_the_bounded_gp_overrides():
     # engine/local/samplers.py BoundedGPSampler (optuna_private.GP_FIT_METHOD)
     hook = getattr(optuna.samplers.GPSampler, optuna_private.GP_FIT_METHOD)
-    # called positionally: (study, the finished trials it fits on, the running ones, space)
+    # called positionally: (study, the finished trials it fits on, the others, space); Optuna
+    # 4.8 names the third "trials", later releases "running_trials"
     assert parameters(hook)[:3] == ["self", "study", "completed_trials"]
     assert len(parameters(hook)) == 5
     assert optuna_private.GP_FIT_METHOD in inspect.getsource(
@@ -60,6 +61,16 @@ def test_optunas_rdb_cache_is_the_object_the_engine_writes_through(tmp_path):
     ):
         assert callable(getattr(storage, name)), name
     assert "template_trial" in parameters(storage.create_new_trial)
+
+
+def test_optunas_journal_snapshot_hooks():
+    # engine/local/journal.py SafeJournalBackend (optuna_private.JournalSnapshot)
+    snapshot = optuna_private.JournalSnapshot
+    assert parameters(snapshot.save_snapshot) == ["self", "snapshot"]
+    assert parameters(snapshot.load_snapshot) == ["self"]
+    journal = optuna.storages.JournalStorage
+    assert "load_snapshot" in inspect.getsource(journal.__init__)
+    assert "save_snapshot" in inspect.getsource(journal.create_new_trial)
 
 
 def test_hydras_internals():

@@ -43,6 +43,8 @@ def build_figures(table: SweepTable) -> dict[str, go.Figure]:
         found["optimization_history"] = figures.optimization_history(study, table)
         found["parallel_coordinates"] = figures.parallel_coordinates(study, table)
         found["parameter_importance"] = figures.parameter_importances(study, table)
+        for index, figure in enumerate(figures.group_importances(study, table), start=1):
+            found[f"parameter_importance_{index}"] = figure
     found["learning_curves"] = figures.learning_curves(table)
     return {stem: figure for stem, figure in found.items() if figure is not None}
 

@@ -4,6 +4,11 @@ Each is this process's own command line made to work when pasted anywhere: it st
 launch folder (relative paths in the overrides, ``--config-dir`` and ``hydra.sweep.dir`` mean
 what they meant), with the interpreter that ran the sweep and the script's absolute path,
 and keeps Hydra's ``--config-path``, ``--config-name`` and ``--config-dir``.
+
+It is one simple command, ``sh -c 'cd "$0" && exec "$@"' DIR python ...``, not
+``cd DIR && python ...``: an environment prefix such as ``CUDA_VISIBLE_DEVICES=1 <paste>``
+(one agent per GPU) must reach the sweeper, and before ``cd DIR &&`` it sets the variable
+for ``cd`` alone.
 """
 
 from __future__ import annotations
@@ -24,8 +29,10 @@ from hydra_wandb_sweeper.searchspace.overrides import override
 _SWEEP_ID = "hydra.sweeper.sweep_id"
 _STORAGE = "hydra.sweeper.storage"
 _COUNT = "hydra.sweeper.count"
-# Hydra overrides that shape a sweep, not a single run: a re-run leaves them out.
-_SWEEP_ONLY = ("hydra.sweeper", "hydra/sweeper", "hydra.launcher", "hydra/launcher", "hydra.sweep.")
+# Hydra overrides that shape a sweep, not a single run: a re-run leaves them out. The choice
+# of hydra/sweeper stays: a config group of the user's (+sweep=plain) may set hydra.sweeper
+# keys that only this sweeper's config has.
+_SWEEP_ONLY = ("hydra.sweeper", "hydra.launcher", "hydra/launcher", "hydra.sweep.")
 
 
 @dataclass(frozen=True)
@@ -54,7 +61,8 @@ class CommandLine:
 
     def rerun(self, overrides: Sequence[str]) -> str:
         """A single run with a trial's overrides (never a sweep, whatever ``hydra.mode`` says)."""
-        return self._shell([*self.flags, *self.run_overrides, *overrides])
+        trial = [o for o in overrides if o not in self.run_overrides]  # the sweeper's choice
+        return self._shell([*self.flags, *self.run_overrides, *trial])
 
     def portable_program(self) -> tuple[str, ...]:
         """The script (or ``-m module``) as W&B's agent on another machine finds it: relative
@@ -69,8 +77,12 @@ class CommandLine:
         return launched
 
     def _shell(self, arguments: Sequence[str]) -> str:
-        command = shlex.join([*self.program, *arguments])
-        return f"cd {shlex.quote(self.launch_dir)} && {command}"
+        return in_folder(self.launch_dir, [*self.program, *arguments])
+
+
+def in_folder(folder: str, command: Sequence[str]) -> str:
+    """``command`` run in ``folder``, as one command an environment prefix applies to."""
+    return shlex.join(["sh", "-c", 'cd "$0" && exec "$@"', folder, *command])
 
 
 def this_command_line(config: DictConfig) -> CommandLine:

@@ -67,6 +67,17 @@ def test_show_uses_wandb_names_and_is_not_cut_when_piped(tmp_path, stored):
         assert set(trial["params"]) == {"model", "optimizer.lr", LONG}
 
 
+def test_show_limits_its_rows_to_the_newest_or_the_best(tmp_path, stored):
+    trials = json_trials(tmp_path, stored)
+    newest = cli(tmp_path, "show", stored, "--limit", "2").stdout
+    assert [t["run_id"] in newest for t in trials] == [False] * 4 + [True] * 2
+    assert "4 earlier trials not shown (--limit 0 shows all)" in newest
+    best = max(trials, key=lambda t: t["value"])
+    by_value = cli(tmp_path, "show", stored, "--sort", "value", "--limit", "1").stdout
+    assert [t["run_id"] for t in trials if t["run_id"] in by_value] == [best["run_id"]]
+    assert "5 further trials not shown" in by_value
+
+
 def test_show_sorts_by_value_best_first_and_by_parameter(tmp_path, stored):
     by_value = [t["value"] for t in json_trials(tmp_path, stored, "--sort", "value")]
     assert by_value == sorted(by_value, reverse=True)

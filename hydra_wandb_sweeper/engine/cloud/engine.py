@@ -24,6 +24,7 @@ from hydra_wandb_sweeper.engine.base import (
     Trial,
     TrialRecord,
     TrialState,
+    stored_parameters,
 )
 from hydra_wandb_sweeper.engine.cloud.agent import AgentPool
 from hydra_wandb_sweeper.engine.cloud.connection import Connection, SweepPath, connect
@@ -35,6 +36,7 @@ from hydra_wandb_sweeper.engine.cloud.markers import (
 )
 from hydra_wandb_sweeper.engine.outcome import objective_outcome
 from hydra_wandb_sweeper.errors import SweepRuntimeError
+from hydra_wandb_sweeper.searchspace.conditions import active_keys
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +103,7 @@ class CloudEngine:
         self.state_dir = state_dir
         self._stop_grace_seconds = stop_grace_seconds
         self._names = {name: key for key, name, _ in definition.parameters}
+        self._parameters = stored_parameters(definition)
         self._live: dict[str, Trial] = {}
         self._records: list[TrialRecord] = []
         self._lock = threading.Lock()
@@ -194,12 +197,17 @@ class CloudEngine:
             self._ended = self._agents.ended
             log.info(f"This agent stops: {self._ended}")
             return None
+        # W&B proposes a point of the flattened space: the parameters that do not apply
+        # reach no override; their values stay in the run's config, beside the active list
         args = command.get("args") or {}
+        params = self._params(args)
+        active = set(active_keys(self._parameters, params))
         trial = Trial(
             number=claim_trial_number(self.state_dir),
             run_id=str(command["run_id"]),
-            params=self._params(args),
+            params={key: value for key, value in params.items() if key in active},
             locked={name: _unwrapped(entry) for name, entry in args.items()},
+            inactive={key: value for key, value in params.items() if key not in active},
         )
         with self._lock:
             self._live[trial.run_id] = trial
@@ -271,7 +279,9 @@ class CloudEngine:
             # runs not yet started, or with values this space lacks, are left out
             if run.id in known or record is None or set(record.params) != set(self._names.values()):
                 continue
-            others.append(record)
+            active = set(active_keys(self._parameters, record.params))
+            params = {key: value for key, value in record.params.items() if key in active}
+            others.append(dataclasses.replace(record, params=params))
         return others
 
     def _server_record(self, number: int, run: Any) -> TrialRecord | None:

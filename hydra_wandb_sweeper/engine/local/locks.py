@@ -10,12 +10,20 @@ file is opened once per process and guarded by a re-entrant thread lock as well.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
+import logging
 import os
+import struct
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
+
+from hydra_wandb_sweeper.interrupts import interruptible_wait, wait_limit
+
+log = logging.getLogger(__name__)
 
 
 class ReentrantLock:
@@ -34,9 +42,13 @@ class ReentrantLock:
 
     @contextlib.contextmanager
     def held(self) -> Iterator[None]:
-        with self._thread_lock:
+        # Waiting for another thread or process is not writing: Ctrl+C ends the wait.
+        with interruptible_wait():
+            self._thread_lock.acquire()
+        try:
             if self._depth == 0:
-                self._acquire()
+                with interruptible_wait():
+                    self._acquire()
             self._depth += 1
             try:
                 yield
@@ -44,6 +56,8 @@ class ReentrantLock:
                 self._depth -= 1
                 if self._depth == 0:
                     self._release()
+        finally:
+            self._thread_lock.release()
 
 
 class ProcessFileLock(ReentrantLock):
@@ -71,8 +85,62 @@ class ProcessFileLock(ReentrantLock):
     def _acquire(self) -> None:
         if self._fd is None:
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
-        fcntl.lockf(self._fd, fcntl.LOCK_EX)
+        limit = wait_limit()
+        if limit is None:
+            if not _try_lock(self._fd):
+                _say_if_holder_is_stopped(self._fd, self.path)
+                fcntl.lockf(self._fd, fcntl.LOCK_EX)
+            return
+        deadline = time.monotonic() + limit  # a process that is ending: a bounded wait
+        while True:
+            try:
+                fcntl.lockf(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except OSError as error:
+                if error.errno not in (errno.EACCES, errno.EAGAIN):
+                    raise
+            if time.monotonic() >= deadline:
+                raise TimeoutError(
+                    errno.ETIMEDOUT, f"another process held the lock {self.path} for {limit:g} s"
+                )
+            time.sleep(0.05)
 
     def _release(self) -> None:
         assert self._fd is not None
         fcntl.lockf(self._fd, fcntl.LOCK_UN)
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as error:
+        if error.errno in (errno.EACCES, errno.EAGAIN):
+            return False
+        raise
+    return True
+
+
+# struct flock on Linux: l_type, l_whence, l_start, l_len, l_pid (natively aligned)
+_FLOCK = "hhqqi4x"
+
+
+def _say_if_holder_is_stopped(fd: int, path: str) -> None:
+    """A process stopped (Ctrl+Z, SIGSTOP, a debugger) while it holds the lock keeps it until
+    it continues, and every other process of the sweep waits: say which one, once."""
+    try:
+        query = struct.pack(_FLOCK, fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0)
+        holder = struct.unpack(_FLOCK, fcntl.fcntl(fd, fcntl.F_GETLK, query))[4]
+        with open(f"/proc/{holder}/stat", "rb") as file:
+            stat = file.read()
+    except (OSError, struct.error):
+        return  # another machine's process (NFS), or one that is gone already
+    if stat[stat.rfind(b")") + 2 :][:1] in (b"T", b"t") and (path, holder) not in _said:
+        _said.add((path, holder))
+        log.warning(
+            f"Waiting for process {holder}, which holds the sweep's lock {path} and is "
+            f"stopped (Ctrl+Z, SIGSTOP or a debugger): `kill -CONT {holder}` lets it and "
+            "this process go on"
+        )
+
+
+_said: set[tuple[str, int]] = set()

@@ -11,6 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 import optuna
+from optuna.storages.journal._base import BaseJournalSnapshot
+
+# A journal backend that also derives from this is handed Optuna's replayed state every 100
+# trials and asked for it when a JournalStorage opens (journal.py's snapshots).
+JournalSnapshot = BaseJournalSnapshot
 
 # Optuna's GPSampler calls this with the finished trials it fits on (Optuna >= 4.8); the
 # bounded GP overrides it to fit on a subset. Named here so that the check above sees it.

@@ -31,7 +31,7 @@ def _project(root: Path) -> Path:
     shutil.copytree(APPS / "quadratic", root / "app")
     conf = root / "app" / "conf"
     (conf / "experiment.yaml").write_text(EXPERIMENT)
-    (conf / "sweep").mkdir()
+    (conf / "sweep").mkdir(exist_ok=True)  # the app may bring options of its own
     (conf / "sweep" / "tilted.yaml").write_text(SWEEP_OPTION)
     return root
 
