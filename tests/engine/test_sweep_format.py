@@ -89,8 +89,23 @@ def test_a_newer_format_is_refused_in_one_sentence(tmp_path, name):
     assert len(trials) == 3
 
 
-def test_a_sweep_from_before_numbered_formats_is_format_1(tmp_path):
+def test_the_fixtures_are_of_the_format_this_release_writes(tmp_path):
     storage, sweep_id = stored(tmp_path, "journal.log"), SWEEPS["journal.log"]
     backend = open_storage(storage)
     attrs = backend.get_study_user_attrs(backend.get_study_id_from_name(sweep_id))
-    assert attrs[FORMAT_ATTR] == 1 == FORMAT_VERSION  # raise both, and keep reading format 1
+    # a new format gets its own fixtures beside these, which every release keeps reading
+    assert attrs[FORMAT_ATTR] == 1 == FORMAT_VERSION
+
+
+def test_a_sweep_from_before_numbered_formats_reads_as_format_1(tmp_path):
+    # the same journal without the line that numbers its format, as releases before
+    # numbered formats wrote it
+    lines = (FIXTURES / "journal.log").read_text().splitlines(keepends=True)
+    kept = [line for line in lines if f'"{FORMAT_ATTR}"' not in line]
+    assert len(kept) == len(lines) - 1
+    (tmp_path / "journal.log").write_text("".join(kept))
+    storage, sweep_id = str(tmp_path / "journal.log"), SWEEPS["journal.log"]
+    backend = open_storage(storage, read_only=True)
+    assert FORMAT_ATTR not in backend.get_study_user_attrs(backend.get_study_id_from_name(sweep_id))
+    shown = cli(tmp_path, "show", sweep_id, "--storage", storage).stdout
+    assert "3 finished" in shown and "best loss = 4.83702" in shown
