@@ -22,11 +22,17 @@ from typing import Any
 
 from optuna.trial import FrozenTrial
 
+# the sweeper that claimed a trial, and the process that runs its task (their heartbeats)
+from hydra_wandb_sweeper.engine.local.sweep_format import (
+    JOB_ATTR,
+    JOB_BEAT_ATTR,
+    OWNER_ATTR,
+    OWNER_BEAT_ATTR,
+)
+
 HEARTBEAT_SECONDS = float(os.environ.get("HYDRA_WANDB_SWEEPER_HEARTBEAT_SECONDS", 30.0))
 STALE_AFTER_SECONDS = 20 * HEARTBEAT_SECONDS
 HOST = socket.gethostname()
-OWNER_ATTR, OWNER_BEAT_ATTR = "owner", "heartbeat"  # the sweeper that claimed the trial
-JOB_ATTR, JOB_BEAT_ATTR = "job", "job_heartbeat"  # the process that runs its task
 
 
 @cache
