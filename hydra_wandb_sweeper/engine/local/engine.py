@@ -58,6 +58,7 @@ from hydra_wandb_sweeper.engine.local.liveness import (
     OWNER_BEAT_ATTR,
     identity,
     is_orphan,
+    why_orphaned,
 )
 from hydra_wandb_sweeper.engine.local.records import (
     counts_against_cap,
@@ -347,7 +348,7 @@ class LocalEngine:
                     log.warning(f"Trial {frozen.number} of {who} had finished: its result is kept")
                     continue
                 started = JOB_ATTR in attrs
-                message = f"its process ({who}) ended before the trial did"
+                message = why_orphaned(frozen, now)
                 self._fail(frozen.number, "process_died" if started else "interrupted", message)
             except UpdateFinishedTrialError:
                 continue  # its owner was alive after all and ended it meanwhile
