@@ -26,6 +26,15 @@ TEMPLATE = "plotly_white"
 _STATES = {"finished": OptunaState.COMPLETE, "stopped": OptunaState.COMPLETE}
 _COLORS = {"finished": "#4c78a8", "stopped": "#e45756", "best": "#2ca02c", "bracket": "#999999"}
 _PRIMITIVE = (str, int, float, bool)
+# W&B distributions whose min and max are values (log_uniform's are exponents)
+_VALUE_BOUNDS = (
+    "uniform",
+    "int_uniform",
+    "q_uniform",
+    "log_uniform_values",
+    "q_log_uniform_values",
+    "inv_log_uniform_values",
+)
 
 
 def memory_study(table: SweepTable) -> optuna.Study:
@@ -75,7 +84,15 @@ def _distribution(column: Column, table: SweepTable) -> BaseDistribution | None:
         return CategoricalDistribution(choices) if len(choices) > 1 else None
     low, high = min(observed), max(observed)
     if low == high:
-        return None
+        # one value seen: a parameter that applied in a single trial (a model tried once)
+        # keeps its axis over the range it was drawn from; a constant one explains nothing
+        bounds = [column.spec.get("min"), column.spec.get("max")]
+        numbers = all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bounds)
+        if kind not in _VALUE_BOUNDS or not numbers:
+            return None
+        low, high = min(low, *bounds), max(high, *bounds)
+        if low == high:
+            return None
     if all(isinstance(v, int) for v in observed) and kind in ("int_uniform", "q_uniform"):
         return IntDistribution(int(low), int(high))
     return FloatDistribution(float(low), float(high), log=column.log_scale and low > 0)
