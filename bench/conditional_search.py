@@ -5,10 +5,11 @@ learning rate and dropout every model has; each model's optimum sits elsewhere. 
 the same run, each through the embedded engine as the sweeper drives it (``ask``/``tell``)
 unless it says Optuna:
 
-- ours, GP + placeholders (the default): the GP models the flattened space, an inactive
-  parameter stored at one fixed value (``engine/local/conditional.py``, ``impute``);
-- flattened: the same GP, every parameter drawn in every trial and the inactive ones thrown
-  away (a conditional space written as a flat one; W&B's bayes sees it so);
+- ours, the default: the GP models the flattened space, every parameter drawn in every
+  trial and the inactive ones thrown away (``engine/local/conditional.py``, ``sample``; a
+  conditional space written as a flat one, as W&B's bayes sees it);
+- GP + placeholders, the first default: the same GP, an inactive parameter stored at one
+  fixed value (``impute``);
 - GP, inactive left out: Optuna's define-by-run default (the GP fits the parameters every
   trial has, the others are drawn at random);
 - TPE grouped, ours: Optuna's TPE with ``multivariate=True, group=True`` after our Sobol start;
@@ -18,14 +19,15 @@ unless it says Optuna:
 
 Regret is the best value found minus the optimum (0.0, tcn at its best); medians and
 quartiles over the seeds, and each method's median as a ratio of the default's (> 1: the
-default is better).
+default is better), with the share of seeds on which the default is ahead.
 
-    python bench/conditional_search.py [--seeds 15] [--trials 40]
+    python bench/conditional_search.py [--seeds 15] [--trials 40] [--jobs 2] [--save f.json]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 import tempfile
@@ -190,8 +192,10 @@ def optuna_tpe_grouped(seed: int, n: int) -> list[float]:
 
 def methods(startup: int) -> dict[str, Run]:
     return {
-        "ours: GP, inactive at a placeholder (default)": engine_run("bayes", "gp", startup, IMPUTE),
-        "flattened: GP, inactive drawn and ignored": engine_run("bayes", "gp", startup, SAMPLE),
+        "ours: GP, inactive drawn and ignored (default)": engine_run(
+            "bayes", "gp", startup, SAMPLE
+        ),
+        "GP, inactive at a placeholder (first default)": engine_run("bayes", "gp", startup, IMPUTE),
         "GP, inactive left out (define-by-run)": engine_run("bayes", "gp", startup, SKIP),
         "ours bayes_sampler=tpe (TPE grouped)": engine_run("bayes", "tpe", startup),
         "Optuna TPE grouped, as shipped": optuna_tpe_grouped,
@@ -212,15 +216,18 @@ def main() -> None:
     parser.add_argument("--startup", type=int, default=5, help="bayes start-up trials")
     parser.add_argument("--methods", default="", help="comma-separated name fragments")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes")
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--save", type=Path, help="also write each seed's regrets (JSON)")
     args = parser.parse_args()
     checkpoints = tuple(c for c in CHECKPOINTS if c <= args.trials)
     table = methods(args.startup)
     only = [m for m in args.methods.split(",") if m]
     if only:
         table = {name: run for name, run in table.items() if any(o in name for o in only)}
-    regrets: dict[str, list[list[float]]] = {name: [] for name in table}
+    regrets: dict[str, dict[int, list[float]]] = {name: {} for name in table}
     start = time.perf_counter()
-    jobs = [(name, seed) for seed in range(args.seeds) for name in table]
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    jobs = [(name, seed) for seed in seeds for name in table]
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         futures = {
             pool.submit(_best_so_far, name, seed, args.trials, args.startup): (name, seed)
@@ -229,17 +236,22 @@ def main() -> None:
         for done, future in enumerate(as_completed(futures), start=1):
             name, seed = futures[future]
             best = future.result()
-            regrets[name].append([best[c - 1] for c in checkpoints])
+            regrets[name][seed] = [best[c - 1] for c in checkpoints]
             print(
                 f"[{done}/{len(jobs)}] {name} seed {seed}: {time.perf_counter() - start:.0f} s",
                 file=sys.stderr,
                 flush=True,
             )
+    if args.save is not None:
+        args.save.write_text(json.dumps({"checkpoints": checkpoints, "regrets": regrets}))
     print_table(regrets, args.seeds, args.startup, checkpoints)
 
 
 def print_table(
-    regrets: dict[str, list[list[float]]], seeds: int, startup: int, checkpoints: tuple[int, ...]
+    regrets: dict[str, dict[int, list[float]]],
+    seeds: int,
+    startup: int,
+    checkpoints: tuple[int, ...],
 ) -> None:
     print(
         f"\nconditional space: regret after {'/'.join(map(str, checkpoints))} trials, "
@@ -250,14 +262,17 @@ def print_table(
     for name, rows in regrets.items():
         cells, medians[name] = [], []
         for column in range(len(checkpoints)):
-            q1, median, q3 = np.percentile([row[column] for row in rows], [25, 50, 75])
+            q1, median, q3 = np.percentile([row[column] for row in rows.values()], [25, 50, 75])
             medians[name].append(float(median))
             cells.append(f"{median:9.3g} [{q1:6.2g}, {q3:6.2g}]")
         print(f"{name:48} " + " ".join(f"{cell:>26}" for cell in cells))
     default = next((name for name in regrets if "default" in name), None)
     if default is None:
         return
-    print(f"\nmedian regret of each method / the default's ({default}):")
+    print(
+        f"\nmedian regret of each method / the default's ({default}), and the share of seeds "
+        "on which the default is ahead of the method's run with the same seed (ties half):"
+    )
     for name in regrets:
         if name == default:
             continue
@@ -265,7 +280,24 @@ def print_table(
             f"{peer / mine:.3g}" if mine > 0 else "n/a"
             for peer, mine in zip(medians[name], medians[default], strict=True)
         ]
-        print(f"  {name:46} " + " / ".join(ratios))
+        wins = [
+            f"{_wins(regrets[default], regrets[name], column):.0%}"
+            for column in range(len(checkpoints))
+        ]
+        print(f"  {name:46} " + " / ".join(ratios) + "   wins " + " / ".join(wins))
+
+
+def _wins(mine: dict[int, list[float]], peer: dict[int, list[float]], column: int) -> float:
+    seeds = sorted(mine.keys() & peer.keys())
+    score = sum(
+        1.0
+        if mine[s][column] < peer[s][column]
+        else 0.5
+        if mine[s][column] == peer[s][column]
+        else 0.0
+        for s in seeds
+    )
+    return score / len(seeds) if seeds else float("nan")
 
 
 if __name__ == "__main__":

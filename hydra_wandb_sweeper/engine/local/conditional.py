@@ -1,16 +1,18 @@
 """Sampling a conditional space: each trial draws only the parameters that apply to it.
 
 What the model learns from a parameter that does not apply (``inactive``), measured on a
-conditional benchmark (``bench/conditional_search.py``):
+conditional benchmark (``bench/conditional_search.py``, 30 seeds: the first default beat
+at 40 trials by 4.5x in median regret, so the GP's default changed):
 
-- ``impute`` (the GP's default): the parameter is stored at one fixed placeholder value
-  (its lower bound, its first choice), never drawn. The GP then models the whole flattened
-  space, but an inactive dimension is constant within its branch instead of noise, so it
-  explains nothing there, and the shared parameters stay in the model for every trial.
+- ``sample`` (the GP's default): drawn like every other dimension and thrown away, as if
+  the space were flat (W&B's bayes sees a conditional space this way). The GP models the
+  whole flattened space; the draws keep it exploring every dimension, which is what found
+  the optimum by 40 trials (median regret 0.018 against 0.080 for ``impute``).
+- ``impute``: the parameter is stored at one fixed placeholder value (its lower bound, its
+  first choice), never drawn; as good at 10-20 trials, but the GP then settles in the
+  first branch it likes (it won 23% of the seeds against ``sample`` at 40 trials).
 - ``skip`` (TPE, random): the parameter is left out of the trial. Optuna's TPE with
   ``group=True`` models each set of parameters that appear together on its own.
-- ``sample``: drawn like every other dimension and thrown away, as if the space were flat
-  (the benchmark's baseline; W&B's bayes sees a conditional space this way).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ IMPUTE, SKIP, SAMPLE = "impute", "skip", "sample"
 
 def inactive_handling(method: str, bayes_sampler: str) -> str:
     """How the sampler of ``method`` treats parameters that do not apply (see above)."""
-    return IMPUTE if method == "bayes" and bayes_sampler == "gp" else SKIP
+    return SAMPLE if method == "bayes" and bayes_sampler == "gp" else SKIP
 
 
 def sample_active(
