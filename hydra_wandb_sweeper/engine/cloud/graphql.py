@@ -1,14 +1,25 @@
-"""The W&B agent's two GraphQL operations, sent to the server's ``/graphql`` endpoint.
+"""The W&B agent's GraphQL operations, sent through the wandb client's own transport.
 
-The wandb client keeps its agent helpers private (they moved between releases), so the
-agent speaks the stable GraphQL contract itself: ``CreateAgent`` and ``agentHeartbeat``, the
-same documents W&B's own agents send. Credentials come from the public ``wandb.Api()``;
-the key travels only in the request's basic-auth header, never in a message.
+The documents are W&B's own (``CreateAgent``, ``agentHeartbeat``, ``upsertSweep``), byte for
+byte what ``wandb agent`` sends. They travel the way every request of ``wandb.Api()`` does:
+through wandb-core, so that its retry policy (429, 5xx but 501, the 4xx it deems passing,
+20 times with 2-60 s backoff and ``Retry-After``), its per-request timeout, the proxy and
+extra-header settings, ``WANDB_INSECURE_DISABLE_SSL``, the TLS trust of the system (and
+``SSL_CERT_FILE``) and identity-token logins are W&B's, not a copy of them. The wandb client
+keeps that handle (``Api._service_api``) private, as it keeps its agent helpers; its own
+``wandb agent`` uses it the same way.
+
+Failures come in four kinds: the server is gone for now (``ServerUnreachable``: no answer,
+a 5xx, after wandb-core's retries), the thing asked about is not there
+(``NotFoundOnServer``, 404), the credentials were refused (``ServerRefused``), or the server
+answered with an error (``RequestFailed``: a 400, GraphQL errors, a 429 that outlasted the
+retries).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +44,16 @@ mutation Heartbeat($id: ID!, $metrics: JSONString, $runState: JSONString) {
 }
 """
 
+# The sweep's GraphQL node id (``Sweep.id``), which W&B's own code passes to update a sweep;
+# its name (the short id users see) is not an id there.
+SWEEP_NODE_ID = """
+query SweepNodeId($entity: String, $project: String, $sweep: String!) {
+    project(name: $project, entityName: $entity) {
+        sweep(sweepName: $sweep) { id name }
+    }
+}
+"""
+
 # Adds existing runs to an existing sweep: the update form of what ``wandb.sweep(...,
 # prior_runs=...)`` sends when it creates one.
 ADD_PRIOR_RUNS = """
@@ -48,7 +69,7 @@ mutation UpsertSweep($id: ID, $entityName: String, $projectName: String, $priorR
 
 
 class ServerUnreachable(Exception):
-    """No answer from the W&B server (refused, timed out, a 5xx)."""
+    """No answer from the W&B server (refused, timed out, a 5xx), after wandb-core's retries."""
 
 
 class NotFoundOnServer(Exception):
@@ -56,45 +77,57 @@ class NotFoundOnServer(Exception):
 
 
 class ServerRefused(Exception):
-    """The server answered with an error (bad credentials, a rejected request)."""
+    """The server refused the credentials (401, 403)."""
+
+
+class RequestFailed(Exception):
+    """The server answered with an error: a 400, GraphQL errors, a 429 past all retries."""
+
+
+# wandb-core reports a request it stopped retrying as "giving up after N attempt(s) while
+# retrying: HTTP <status>: ..." with no status of its own.
+_GAVE_UP = re.compile(r"giving up after .*?HTTP (\d{3})", re.DOTALL)
+
+
+def classify(error: Exception) -> Exception:
+    """One of the four failures above for a wandb ``WandbApiFailedError``."""
+    response = getattr(error, "response", None)
+    status = int(getattr(response, "http_status", 0) or 0)
+    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if status == 0 and (gave_up := _GAVE_UP.search(str(error))):
+        status = int(gave_up.group(1))
+    elif status == 0 and "giving up after" in str(error):
+        return ServerUnreachable(message)  # no HTTP answer at all, retried
+    elif status == 0 and "service process" in str(error):
+        return ServerUnreachable(message)  # wandb-core itself is gone
+    if status == 404:
+        return NotFoundOnServer(message)
+    if status in (401, 403):
+        return ServerRefused(f"the credentials were refused (HTTP {status})")
+    if status >= 500 and status != 501:
+        return ServerUnreachable(f"HTTP {status}")
+    return RequestFailed(message if status in (0, 200) else f"HTTP {status}: {message}")
 
 
 @dataclass(frozen=True)
 class GraphQLClient:
-    base_url: str
-    api_key: str
-    timeout: float = 20.0
+    api: Any  # wandb.Api: its credentials and its wandb-core transport
 
     def execute(self, document: str, variables: dict[str, Any]) -> dict[str, Any]:
+        # No timeout of our own: wandb-core bounds each try (30 s by default,
+        # WANDB_HTTP_TIMEOUT) and the retries; the agent decides how long it waits.
         try:
-            response = requests.post(
-                f"{self.base_url.rstrip('/')}/graphql",
-                json={"query": document, "variables": variables},
-                auth=("api", self.api_key),
-                timeout=self.timeout,
-            )
-        except requests.RequestException as error:
-            raise ServerUnreachable(f"{type(error).__name__}") from None
-        if response.status_code == 404:
-            raise NotFoundOnServer(_first_error(response))
-        if response.status_code >= 500:
-            raise ServerUnreachable(f"HTTP {response.status_code}")
-        if response.status_code in (401, 403):
-            raise ServerRefused(f"the API key was refused (HTTP {response.status_code})")
-        try:
-            payload = response.json()
-        except ValueError:
-            raise ServerRefused(f"not a GraphQL answer (HTTP {response.status_code})") from None
-        if payload.get("errors"):
-            raise ServerRefused(_first_error(response))
-        return payload.get("data") or {}
+            data = self.api._service_api.execute_graphql(document, variables)
+        except Exception as error:  # WandbApiFailedError, or wandb-core failing to start
+            raise classify(error) from None
+        return dict(data or {})
 
     def create_agent(self, host: str, sweep: str, project: str, entity: str) -> str:
         data = self.execute(
             CREATE_AGENT,
             {"host": host, "sweep": sweep, "projectName": project, "entityName": entity},
         )
-        return str(data["createAgent"]["agent"]["id"])
+        return str(_field(data, "createAgent", "agent", "id"))
 
     def heartbeat(self, agent_id: str, live_runs: list[str]) -> list[dict[str, Any]]:
         data = self.execute(
@@ -105,14 +138,24 @@ class GraphQLClient:
                 "runState": json.dumps(dict.fromkeys(live_runs, True)),
             },
         )
-        commands = data["agentHeartbeat"]["commands"]
-        return json.loads(commands) if isinstance(commands, str) else list(commands or [])
+        commands = _field(data, "agentHeartbeat", "commands")
+        try:
+            parsed = json.loads(commands) if isinstance(commands, str) else commands
+        except ValueError:
+            raise RequestFailed(f"the heartbeat's commands are not JSON: {commands!r}") from None
+        return [command for command in parsed or [] if isinstance(command, dict)]
+
+    def sweep_node_id(self, sweep: str, project: str, entity: str) -> str:
+        data = self.execute(SWEEP_NODE_ID, {"sweep": sweep, "project": project, "entity": entity})
+        if not (data.get("project") or {}).get("sweep"):
+            raise NotFoundOnServer(f"sweep {entity}/{project}/{sweep} not found")
+        return str(_field(data, "project", "sweep", "id"))
 
     def add_prior_runs(self, sweep: str, project: str, entity: str, runs: list[str]) -> None:
         self.execute(
             ADD_PRIOR_RUNS,
             {
-                "id": sweep,
+                "id": self.sweep_node_id(sweep, project, entity),
                 "projectName": project,
                 "entityName": entity,
                 "priorRunsFilters": json.dumps({"$or": [{"name": run} for run in runs]}),
@@ -120,21 +163,32 @@ class GraphQLClient:
         )
 
 
-def probe(base_url: str, timeout: float) -> None:
-    """Raise ServerUnreachable unless something answers HTTP at ``base_url`` within ``timeout``."""
+def _field(data: dict[str, Any], *path: str) -> Any:
+    """``data[a][b]...``; an answer without it is an error answer, not a crash."""
+    node: Any = data
+    for name in path:
+        if not isinstance(node, dict) or node.get(name) is None:
+            raise RequestFailed(f"the answer has no {'.'.join(path)}")
+        node = node[name]
+    return node
+
+
+def probe(base_url: str, timeout: float, proxies: dict[str, str] | None = None) -> int | None:
+    """The HTTP status something at ``base_url`` answers within ``timeout``, or None.
+
+    Only whether the server is there: a TLS handshake that fails is an answer too (the TLS
+    trust is wandb-core's to check, with the system's store), and it goes through the same
+    proxies as the wandb client's requests.
+    """
     try:
-        requests.post(
+        response = requests.post(
             f"{base_url.rstrip('/')}/graphql",
             json={"query": "query Probe { serverInfo { features { name } } }"},
             timeout=timeout,
+            proxies=proxies,
         )
-    except requests.RequestException as error:
-        raise ServerUnreachable(type(error).__name__) from None
-
-
-def _first_error(response: requests.Response) -> str:
-    try:
-        errors = response.json().get("errors") or []
-    except ValueError:
-        return f"HTTP {response.status_code}"
-    return str(errors[0].get("message", "")) if errors else f"HTTP {response.status_code}"
+    except requests.exceptions.SSLError:
+        return 0
+    except requests.RequestException:
+        return None
+    return response.status_code

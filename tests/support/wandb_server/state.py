@@ -8,6 +8,7 @@ once the sweep is finished (grid done, ``run_cap`` reached) or cancelled.
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import math
@@ -67,6 +68,13 @@ class SweepRecord:
     prior_runs: list[str] = field(default_factory=list)
     pending_stops: set[str] = field(default_factory=set)
     created_at: float = field(default_factory=time.time)
+    number: int = 0  # the database id behind the node id
+
+    @property
+    def node_id(self) -> str:
+        """W&B's GraphQL node id (``Sweep.id``): base64 of ``Sweep:<number>``, never the name.
+        W&B's own code passes it, not the name, to update a sweep (``upsertSweep(id:)``)."""
+        return base64.b64encode(f"Sweep:{self.number}".encode()).decode()
 
 
 @dataclass
@@ -196,10 +204,17 @@ class ServerState:
                 raise NotFound(f"sweep {name} not found")
             return self.sweeps[name]
 
+    def sweep_by_node_id(self, node_id: str) -> SweepRecord:
+        with self.lock:
+            for sweep in self.sweeps.values():
+                if sweep.node_id == node_id:
+                    return sweep
+        raise NotFound(f"sweep with id {node_id} not found (upsertSweep takes Sweep.id)")
+
     def upsert_sweep(self, values: dict[str, Any]) -> SweepRecord:
         with self.lock:
             if values.get("id"):
-                sweep = self.sweep(values["id"])
+                sweep = self.sweep_by_node_id(values["id"])
                 if values.get("state"):
                     sweep.state = values["state"]
                 self._add_prior_runs(sweep, values.get("priorRunsFilters"))
@@ -213,6 +228,7 @@ class ServerState:
                 config_yaml=values["config"],
                 description=values.get("description"),
                 display_name=values.get("displayName"),
+                number=len(self.sweeps) + 1,
             )
             if config.get("method") == "grid":
                 flat = _flat_parameters(config["parameters"])
@@ -343,6 +359,7 @@ class ServerState:
             return {
                 "sweeps": {
                     name: {
+                        "id": s.node_id,
                         "project": s.project,
                         "entity": s.entity,
                         "state": s.state,
