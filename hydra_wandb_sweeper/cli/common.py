@@ -43,9 +43,12 @@ def read_sweep(sweep: str, storage: str | None) -> SweepTable:
 
 
 def console() -> Console:
-    """Standard output; piped, it is as wide as the widest line, so tables are never cut."""
-    terminal = Console()
-    return terminal if terminal.is_terminal else Console(width=100_000)
+    """Standard output; piped, it is as wide as the widest line, so tables are never cut.
+
+    Values, names and paths are shown as text, never read as rich markup or emoji codes: a
+    sweep named ``[/x]`` must not crash ``list``, nor ``[red]a`` show a red ``a``."""
+    terminal = Console(markup=False, emoji=False)
+    return terminal if terminal.is_terminal else Console(width=100_000, markup=False, emoji=False)
 
 
 def value_text(value: Any, digits: int = 6) -> str:

@@ -38,7 +38,7 @@ def report(
     for path in written.pngs:
         output.print(f"  {path}", highlight=False)
     if written.png_error:
-        output.print(f"No PNG files (kaleido could not run: {written.png_error})", highlight=False)
+        output.print(f"No PNG files: {written.png_error}", highlight=False)
     output.print(
         f"{len(table.trials)} trials in {time.perf_counter() - started:.1f} s", highlight=False
     )

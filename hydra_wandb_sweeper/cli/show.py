@@ -20,7 +20,17 @@ from hydra_wandb_sweeper.cli.common import (
     read_sweep,
     value_text,
 )
-from hydra_wandb_sweeper.inspect.table import SweepTable, sort_trials, sweep_json, trial_json
+from hydra_wandb_sweeper.inspect.table import (
+    SweepTable,
+    TrialRow,
+    sort_trials,
+    sweep_json,
+    trial_json,
+)
+
+# Rows rendered by default: a terminal shows about this many, and rendering every row of a
+# 5000-trial sweep took seconds.
+DEFAULT_LIMIT = 50
 
 
 def show(
@@ -35,6 +45,14 @@ def show(
     as_json: JsonOption = False,
     watch: Annotated[bool, typer.Option("--watch", help="Refresh the table until Ctrl+C.")] = False,
     interval: Annotated[float, typer.Option(help="Seconds between refreshes with --watch.")] = 2.0,
+    limit: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Rows in the table: the newest trials by number, else the first of the "
+            "order (--sort value: the best). 0 shows every trial; --json always does.",
+        ),
+    ] = DEFAULT_LIMIT,
 ) -> None:
     """The trials of SWEEP: state, metric, parameters (W&B names), duration, run id."""
     table = read_sweep(sweep, storage)
@@ -46,23 +64,38 @@ def show(
         typer.echo(json.dumps(payload, indent=2))
         return
     if not watch:
-        console().print(render(table, sort))
+        console().print(render(table, sort, limit))
         return
     from rich.live import Live
 
     out = console()
-    with Live(render(table, sort), console=out, auto_refresh=False) as live:
+    with Live(render(table, sort, limit), console=out, auto_refresh=False) as live:
         try:
             while True:
                 time.sleep(interval)
-                live.update(render(read_sweep(sweep, storage), sort), refresh=True)
+                live.update(render(read_sweep(sweep, storage), sort, limit), refresh=True)
         except KeyboardInterrupt:
             pass
 
 
-def render(table: SweepTable, sort: str = "number") -> Group:
-    """A title line (never wrapped to the table's width) above the trials table."""
-    return Group(Text(_title(table), no_wrap=True), _rows(table, sort))
+def render(table: SweepTable, sort: str = "number", limit: int = 0) -> Group:
+    """A title line (never wrapped to the table's width) above the trials table, and a line
+    saying how many trials the table leaves out when ``limit`` (0: none) cuts it."""
+    ordered = sort_trials(table.trials, sort, table)
+    shown = ordered
+    if 0 < limit < len(ordered):
+        # by number the newest matter (a sweep in progress); in any other order, the first
+        shown = ordered[-limit:] if sort == "number" else ordered[:limit]
+    parts: list[Text | Table] = [Text(_title(table), no_wrap=True), _rows(table, shown)]
+    if len(shown) < len(ordered):
+        which = "earlier" if sort == "number" else "further"
+        parts.append(
+            Text(
+                f"{len(ordered) - len(shown)} {which} trials not shown (--limit 0 shows all)",
+                no_wrap=True,
+            )
+        )
+    return Group(*parts)
 
 
 def _title(table: SweepTable) -> str:
@@ -77,7 +110,7 @@ def _title(table: SweepTable) -> str:
     return title
 
 
-def _rows(table: SweepTable, sort: str) -> Table:
+def _rows(table: SweepTable, trials: list[TrialRow]) -> Table:
     best = table.best()
     rows = Table()
     rows.add_column("#", justify="right")
@@ -87,7 +120,7 @@ def _rows(table: SweepTable, sort: str) -> Table:
         rows.add_column(column.wandb_name, justify="right")
     rows.add_column("duration", justify="right")
     rows.add_column("run")
-    for trial in sort_trials(table.trials, sort, table):
+    for trial in trials:
         is_best = best is not None and trial.number == best.number
         state = trial.state + (f"@{trial.stopped_at}" if trial.stopped_at is not None else "")
         rows.add_row(

@@ -5,9 +5,11 @@ from __future__ import annotations
 import secrets
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
+
+from hydra_wandb_sweeper.searchspace.space import Parameter
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 # The job's handle to its trial (JSON), read by hydra_wandb_sweeper.job.reporting in the job.
@@ -19,6 +21,8 @@ STOPPED_ATTR = "stopped_at_step"
 RESULT_ATTR = "job_result"
 # Set with it: the task overrides Hydra applied to the job (what re-runs the trial).
 OVERRIDES_ATTR = "job_overrides"
+# In a conditional sweep's run config: the W&B names of the parameters that applied to it.
+ACTIVE_KEY = "sweep_active_parameters"
 
 
 def new_wandb_id(length: int = 8) -> str:
@@ -38,7 +42,16 @@ class TrialState(str, Enum):
 class Trial:
     number: int  # unique in the sweep, over every process that joined it
     run_id: str  # the W&B run this trial is
-    params: Mapping[str, Any]  # W&B values keyed by Hydra override key
+    params: Mapping[str, Any]  # W&B values keyed by Hydra override key, active ones only
+    # The values as W&B's agent locks them in the run's wandb.config: by top-level W&B name,
+    # a nested ``parameters:`` block as one nested dict, as the server's run command sent it
+    # (W&B's scheduler reads nested values back from there). None: each value under its W&B
+    # parameter name.
+    locked: Mapping[str, Any] | None = None
+    # Parameters of a conditional space that do not apply to this trial: no override ever.
+    # The value is what W&B's server proposed for it (cloud engine: it stays in ``locked``,
+    # W&B's flattened point), or None where nothing was drawn (embedded engine).
+    inactive: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -72,11 +85,21 @@ class SweepDefinition:
     description: str | None = None
     # the script that ran the sweep (W&B's `program`), for the command that re-runs a trial
     program: str | None = None
+    # conditional parameters: key -> {parameter: [values with which it applies]}
+    conditions: Mapping[str, Mapping[str, list[Any]]] = field(default_factory=dict)
 
     def reached_target(self, value: float | None) -> bool:
         if self.target is None or value is None:
             return False
         return value >= self.target if self.goal == "maximize" else value <= self.target
+
+
+def stored_parameters(definition: SweepDefinition) -> tuple[Parameter, ...]:
+    """The sweep's parameters as stored, conditions included."""
+    return tuple(
+        Parameter(key=key, wandb_name=name, spec=spec, when=definition.conditions.get(key, {}))
+        for key, name, spec in definition.parameters
+    )
 
 
 class Engine(Protocol):

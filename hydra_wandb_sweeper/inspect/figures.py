@@ -17,6 +17,7 @@ from optuna.distributions import (
     FloatDistribution,
     IntDistribution,
 )
+from optuna.trial import FrozenTrial
 from optuna.trial import TrialState as OptunaState
 
 from hydra_wandb_sweeper.inspect.table import Column, SweepTable
@@ -123,16 +124,74 @@ def _recolor(figure: go.Figure, *, better_high: bool) -> None:
 
 
 def parameter_importances(study: optuna.Study, table: SweepTable) -> go.Figure | None:
-    """fANOVA importances (Optuna's default evaluator); None with fewer than 2 scored trials."""
+    """fANOVA importances (Optuna's default evaluator); None with fewer than 2 scored trials.
+
+    fANOVA needs every parameter in every trial: in a conditional sweep it ranks the
+    parameters every trial has, and the title says which ones it leaves out
+    (:func:`group_importances` ranks those among the trials they apply to)."""
     scored = study.get_trials(deepcopy=False, states=(OptunaState.COMPLETE,))
     if len(scored) < 2 or not study.best_trial.params:
         return None
+    title = f"Parameter importance for {_metric(table)} (fANOVA)"
+    partial = _partial_parameters(scored)
+    if partial:
+        shared = sorted(set.intersection(*(set(t.params) for t in scored)))
+        if not shared:
+            return None
+        title += (
+            f" over the parameters every trial has; {', '.join(partial)} "
+            f"{'applies' if len(partial) == 1 else 'apply'} to some trials only (below)"
+        )
+    figure = _importance_figure(study, table, None)
+    return _styled(figure, title)
+
+
+def group_importances(study: optuna.Study, table: SweepTable) -> list[go.Figure]:
+    """In a conditional sweep, fANOVA importances among the trials that share one set of
+    parameters (one model's trials), for each set with enough scored trials."""
+    scored = study.get_trials(deepcopy=False, states=(OptunaState.COMPLETE,))
+    partial = _partial_parameters(scored)
+    if not partial:
+        return []
+    groups: dict[frozenset[str], list[FrozenTrial]] = {}
+    for trial in scored:
+        groups.setdefault(frozenset(trial.params), []).append(trial)
+    found = []
+    for names, trials in sorted(groups.items(), key=lambda item: sorted(item[0])):
+        own = sorted(name for name in names if name in partial)
+        if len(trials) < _MIN_GROUP_TRIALS or not own:
+            continue
+        group = optuna.create_study(direction=study.direction)
+        group.add_trials(trials)
+        figure = _importance_figure(group, table, sorted(names))
+        found.append(
+            _styled(
+                figure,
+                f"Parameter importance for {_metric(table)} among the {len(trials)} trials "
+                f"with {', '.join(own)} (fANOVA)",
+            )
+        )
+    return found
+
+
+# fewer scored trials than this in a group of a conditional sweep: no importance for it
+_MIN_GROUP_TRIALS = 3
+
+
+def _partial_parameters(trials: Sequence[FrozenTrial]) -> list[str]:
+    """Parameters some scored trials have and others not (a conditional sweep's)."""
+    names = {name for trial in trials for name in trial.params}
+    return sorted(name for name in names if any(name not in t.params for t in trials))
+
+
+def _importance_figure(
+    study: optuna.Study, table: SweepTable, params: list[str] | None
+) -> go.Figure:
     logging.getLogger("optuna").setLevel(logging.ERROR)
     evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)
-    figure = optuna.visualization.plot_param_importances(
-        study, evaluator=evaluator, target_name=_metric(table)
+    return optuna.visualization.plot_param_importances(
+        study, evaluator=evaluator, params=params, target_name=_metric(table)
     )
-    return _styled(figure, f"Parameter importance for {_metric(table)} (fANOVA)")
 
 
 def learning_curves(table: SweepTable) -> go.Figure | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial
 
 from hydra_wandb_sweeper.engine.base import STOPPED_ATTR, SweepDefinition
@@ -30,10 +31,7 @@ class LocalSweeps:
                 f"no sweep storage at {spec}: --storage expects a journal file or URL{hint}"
             )
         self.spec = spec
-        try:
-            self._storage = open_storage(spec)
-        except SweepConfigError as error:
-            raise InspectError(f"--storage: {error.message}") from None
+        self._storage = _opened(spec, read_only=True)  # it may be a storage we cannot write
 
     def sweep_ids(self) -> list[str]:
         """Ids of this sweeper's sweeps, oldest first (other Optuna studies are left out)."""
@@ -70,7 +68,8 @@ class LocalSweeps:
 
     def set_stopped(self, sweep_id: str, stop: bool) -> None:
         self._definition(sweep_id)
-        request_stop(self._storage, self._storage.get_study_id_from_name(sweep_id), stop)
+        writable = _opened(self.spec, read_only=False)
+        request_stop(writable, writable.get_study_id_from_name(sweep_id), stop)
 
     def _ours(self, sweep_id: str) -> bool:
         try:
@@ -109,3 +108,10 @@ def _row(trial: FrozenTrial) -> TrialRow | None:
         overrides=record.overrides,
         error=record.error,
     )
+
+
+def _opened(spec: str, *, read_only: bool) -> BaseStorage:
+    try:
+        return open_storage(spec, read_only=read_only)
+    except SweepConfigError as error:
+        raise InspectError(f"--storage: {error.message}") from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,14 @@ from hydra_wandb_sweeper.inspect.table import SweepTable, TrialRow
 from hydra_wandb_sweeper.sweep.commands import rerun_command
 
 log = logging.getLogger(__name__)
+# kaleido's browser driver logs a traceback for a browser message it could not decode and then
+# goes on ("JSONError ... Ignoring"): the PNGs are written all the same, and a real failure
+# reaches write_report as an exception, so its log only adds noise to a report that worked.
+logging.getLogger("choreographer").setLevel(logging.CRITICAL)
+NO_BROWSER = (
+    "no Chrome or Chromium browser was found to draw them (install one, e.g. Debian's "
+    "chromium, or point BROWSER_PATH at it; --no-png skips the PNGs)"
+)
 PNG_SIZE = {"width": 1100, "height": 560, "scale": 2}
 
 
@@ -34,6 +43,8 @@ def build_figures(table: SweepTable) -> dict[str, go.Figure]:
         found["optimization_history"] = figures.optimization_history(study, table)
         found["parallel_coordinates"] = figures.parallel_coordinates(study, table)
         found["parameter_importance"] = figures.parameter_importances(study, table)
+        for index, figure in enumerate(figures.group_importances(study, table), start=1):
+            found[f"parameter_importance_{index}"] = figure
     found["learning_curves"] = figures.learning_curves(table)
     return {stem: figure for stem, figure in found.items() if figure is not None}
 
@@ -58,8 +69,37 @@ def write_report(table: SweepTable, out_dir: Path, *, png: bool = True) -> Repor
             if not path.exists():
                 raise RuntimeError(f"kaleido wrote no {path.name}")
     except Exception as error:  # kaleido needs a Chrome or Chromium it can start
-        return Report(page, (), png_error=f"{type(error).__name__}: {error}".splitlines()[0])
+        return Report(page, (), png_error=png_failure(error))
     return Report(page, tuple(paths))
+
+
+def png_failure(error: Exception) -> str:
+    """Why kaleido wrote no PNG, in words: a missing browser named as such (kaleido's own
+    error for it can be an empty ``RuntimeError``), else the error's first line."""
+    browser = browser_problem()
+    if browser is not None:
+        return browser
+    text = str(error).strip().splitlines()
+    if text:
+        return f"{type(error).__name__}: {text[0]}"
+    return f"kaleido stopped with an {type(error).__name__} that gives no reason"
+
+
+def browser_problem() -> str | None:
+    """Why kaleido has no browser to start, or None when it finds one (as kaleido looks for
+    it: ``BROWSER_PATH`` first, then Chrome's and Chromium's names on the ``PATH``)."""
+    chosen = os.environ.get("BROWSER_PATH")
+    if chosen:
+        if os.path.isfile(chosen) and os.access(chosen, os.X_OK):
+            return None
+        return f"BROWSER_PATH={chosen!r} is not a browser that can be run"
+    try:
+        from choreographer.browsers.chromium import Chromium
+
+        found = Chromium.find_browser(skip_local=False)
+    except Exception:  # a kaleido whose driver looks elsewhere: it reported its own error
+        return None
+    return None if found else NO_BROWSER
 
 
 def _page(table: SweepTable, plots: dict[str, go.Figure]) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from hydra_wandb_sweeper.engine.base import ACTIVE_KEY
 from hydra_wandb_sweeper.inspect.table import Column, InspectError, SweepTable, TrialRow
 
 # W&B run states -> the sweeper's trial states
@@ -127,12 +128,23 @@ def _trial(
         run_id=str(run.get("id", "")),
         state=state,
         value=float(value) if isinstance(value, (int, float)) else None,
-        params={column.key: _config_value(config, column.key) for column in columns},
+        params=_params(config, columns),
         started=_moment(run.get("created_at")),
         ended=_moment(run.get("heartbeat_at")) if state != "running" else None,
         curve=dict(run.get("curve") or {}),
         stopped_at=summary.get("sweep/stopped_at_step"),
     )
+
+
+def _params(config: Mapping[str, Any], columns: Iterable[Column]) -> dict[str, Any]:
+    """The run's values by Hydra key; in a conditional sweep only those that applied to it
+    (the run lists them), so that an inactive parameter shows blank, not W&B's draw."""
+    active = _config_value(config, ACTIVE_KEY)
+    return {
+        column.key: _config_value(config, column.key)
+        for column in columns
+        if not isinstance(active, list) or column.wandb_name in active
+    }
 
 
 def _config_value(config: Mapping[str, Any], name: str) -> Any:

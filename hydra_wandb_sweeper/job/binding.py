@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from hydra_wandb_sweeper.engine.base import Engine, Trial
+from hydra_wandb_sweeper.engine.base import ACTIVE_KEY, Engine, Trial
 from hydra_wandb_sweeper.searchspace.space import SearchSpace
 
 # wandb's console settings: set for the jobs unless the user chose any of them
@@ -49,8 +49,8 @@ def trial_environment(
 ) -> dict[str, str]:
     """The environment that makes the trial's job its W&B run and links it to the engine."""
     path = params_dir / f"config-{trial.run_id}.yaml"
-    names = {param.key: param.wandb_name for param in space.parameters}
-    write_param_file(path, {names[key]: value for key, value in trial.params.items()})
+    # W&B locks each top-level name: what the app logs under it later is ignored
+    write_param_file(path, run_config(trial, space))
     environment = {"WANDB_RUN_ID": trial.run_id, "WANDB_SWEEP_PARAM_PATH": str(path)}
     # defaults that a user's own setting wins over (an app's wandb.init arguments win too)
     grouping = {
@@ -68,6 +68,22 @@ def trial_environment(
     return environment
 
 
+def run_config(trial: Trial, space: SearchSpace) -> dict[str, Any]:
+    """What W&B locks in the run's config: the cloud engine's run command as W&B's agent
+    would lock it, else each value under its W&B name. A conditional sweep's run also lists
+    the W&B names of the parameters that applied to it; one that did not apply keeps the
+    value W&B's server proposed (the point of its flattened space W&B learns from), or has
+    none when nothing was drawn for it (embedded engine)."""
+    names = {param.key: param.wandb_name for param in space.parameters}
+    if trial.locked is not None:
+        values = dict(trial.locked)
+    else:
+        values = {names[key]: value for key, value in trial.params.items()}
+    if space.conditional:
+        values[ACTIVE_KEY] = [names[key] for key in trial.params]
+    return values
+
+
 def quiet_wandb_console() -> dict[str, str]:
     """wandb's info and warning lines (run banner, history, a warning per locked config key)
     go to the run's debug log instead of the console, unless the user set wandb's console
@@ -78,6 +94,14 @@ def quiet_wandb_console() -> dict[str, str]:
     if logging.getLogger("hydra_wandb_sweeper").isEnabledFor(logging.DEBUG):
         return {}
     return {"WANDB_SHOW_INFO": "false", "WANDB_SHOW_WARNINGS": "false"}
+
+
+def rerun_overrides(hydra_config: Any) -> list[str]:
+    """The job's overrides, and the command line's choice of sweeper: a config group of the
+    user's (``-m hydra/sweeper=wandb +sweep=plain``) may set keys only that sweeper has, so
+    a re-run without it would not compose."""
+    chosen = [o for o in hydra_config.overrides.hydra if str(o).startswith("hydra/sweeper=")]
+    return [*map(str, chosen), *hydra_config.overrides.task]
 
 
 class TrialTask:
@@ -126,5 +150,5 @@ class TrialTask:
                 # Kept in the engine at once, so that a launcher failure after this job
                 # finished (a sibling worker killed, a cluster error) does not lose the result.
                 if trial is not None:
-                    trial.record_result(returned, list(hydra_config.overrides.task))
+                    trial.record_result(returned, rerun_overrides(hydra_config))
             return returned

@@ -6,7 +6,9 @@ that dies mid-trial leaves a trial that the next process can judge: killed with 
 submitit) the job also beats while its task runs, and watches the sweeper that claimed the
 trial: when that sweeper is gone, the worker finishes the trial it is running (its result is
 recorded as usual and kept by whoever resumes the sweep) and then exits, instead of living
-on with nobody to give it work. An idle worker whose sweeper is gone exits at once.
+on with nobody to give it work. An idle worker whose sweeper is gone exits at once, and a
+joblib worker watches from the moment it starts (:func:`watch_sweeper`), not from its
+first trial.
 """
 
 from __future__ import annotations
@@ -82,6 +84,14 @@ def trial_lifeline() -> Iterator[None]:
             _watch.trial = None
             if _watch.orphaned:
                 _exit_worker("its trial is done and its sweeper is gone")
+
+
+def watch_sweeper(owner: dict[str, Any]) -> None:
+    """A joblib worker's first act (loky's ``initializer``): watch the sweeper that started
+    it, so that it exits as soon as that sweeper is gone, even before its first trial."""
+    global _watch
+    if _watch is None:
+        _watch = _Watch(owner)
 
 
 def _exit_worker(why: str) -> None:

@@ -14,14 +14,33 @@ unconditionally::
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from hydra_wandb_sweeper.engine.base import OVERRIDES_ATTR, RESULT_ATTR, STOPPED_ATTR, TRIAL_ENV
 from hydra_wandb_sweeper.job.cloud_trial import CloudTrialReporter
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _storage_faults(method: _Method) -> _Method:
+    """A storage that fails under the job (a full disk, a server that refuses one more
+    connection) raises :class:`SweepStorageError`: the sweeper ends the sweep with the
+    storage's exit code and runs the trial again on resume, instead of failing the task."""
+
+    @functools.wraps(method)
+    def wrapped(self: LocalTrialReporter, *args: Any, **kwargs: Any) -> Any:
+        from hydra_wandb_sweeper.engine.local.storage import storage_faults
+
+        with storage_faults(self.storage_spec):
+            return method(self, *args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
 
 
 class LocalTrialReporter:
@@ -74,10 +93,12 @@ class LocalTrialReporter:
         )
         return optuna.Trial(study, self._trial_id)
 
+    @_storage_faults
     def report(self, value: float, step: int) -> None:
         if self.last_step is not None and step <= self.last_step:
             step = self.last_step + 1  # steps only go forward; a repeated step is the next one
-        self._trial.report(float(value), step)
+        with _taken_elsewhere_ignored():
+            self._trial.report(float(value), step)
         self.last_step = step
 
     @property
@@ -85,6 +106,7 @@ class LocalTrialReporter:
         """Whether the sweep has early termination at all."""
         return bool(self._early_terminate)
 
+    @_storage_faults
     def pruned(self) -> bool:
         """Whether early termination stops this trial (asked after each report; once it says
         stop, it stays stopped). Nothing is recorded: see :meth:`record_stop`."""
@@ -92,6 +114,7 @@ class LocalTrialReporter:
             self.stopped = bool(self._trial.should_prune())
         return self.stopped
 
+    @_storage_faults
     def record_stop(self) -> None:
         """Record that the task ends here, at the last step reported."""
         if self.stopped_at != self.last_step:
@@ -104,6 +127,7 @@ class LocalTrialReporter:
         self.record_stop()
         return True
 
+    @_storage_faults
     def mark_started(self, process: dict[str, Any]) -> None:
         """Name the process that runs the task: the trial stays alive while it does."""
         from hydra_wandb_sweeper.engine.local.liveness import JOB_ATTR
@@ -111,6 +135,7 @@ class LocalTrialReporter:
         self._storage.set_trial_user_attr(self._trial_id, JOB_ATTR, process)
         self.beat()
 
+    @_storage_faults
     def beat(self) -> None:
         import time
 
@@ -118,11 +143,24 @@ class LocalTrialReporter:
 
         self._storage.set_trial_user_attr(self._trial_id, JOB_BEAT_ATTR, time.time())
 
+    @_storage_faults
     def record_result(self, returned: Any, overrides: list[str]) -> None:
         from hydra_wandb_sweeper.engine.outcome import storable_result
 
-        self._storage.set_trial_user_attr(self._trial_id, OVERRIDES_ATTR, overrides)
-        self._storage.set_trial_user_attr(self._trial_id, RESULT_ATTR, storable_result(returned))
+        with _taken_elsewhere_ignored():  # the sweeper keeps the result as a new trial
+            self._storage.set_trial_user_attr(self._trial_id, OVERRIDES_ATTR, overrides)
+            self._storage.set_trial_user_attr(
+                self._trial_id, RESULT_ATTR, storable_result(returned)
+            )
+
+
+def _taken_elsewhere_ignored() -> contextlib.suppress:
+    """A trial another machine took for an orphan (its heartbeat was late: a network cut, a
+    suspended machine) is finished there; the task goes on, and the sweeper that runs it
+    keeps its result as a new trial."""
+    from optuna.exceptions import UpdateFinishedTrialError
+
+    return contextlib.suppress(UpdateFinishedTrialError)
 
 
 @functools.lru_cache(maxsize=8)

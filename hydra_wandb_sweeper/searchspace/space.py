@@ -20,6 +20,7 @@ W&B names (``wandb_name_for``): W&B parameter names must match
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,12 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from hydra_wandb_sweeper.errors import SweepConfigError
 from hydra_wandb_sweeper.searchspace import distributions
+from hydra_wandb_sweeper.searchspace.conditions import (
+    active_keys,
+    check_conditions,
+    parent_name,
+    split_when,
+)
 from hydra_wandb_sweeper.searchspace.distributions import spec_from_wandb_dict
 from hydra_wandb_sweeper.searchspace.hydra_grammar import (
     GroupOptions,
@@ -63,6 +70,8 @@ class Parameter:
     origin: str = field(default="", compare=False)
     # Index of its command-line override (-1: from the config), to keep the user's order.
     position: int = field(default=-1, compare=False)
+    # When it applies (``when:``, see searchspace/conditions.py); empty: always.
+    when: Mapping[str, Sequence[Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -83,9 +92,18 @@ class SearchSpace:
         """``{wandb_name: spec}``: the ``parameters`` of a W&B sweep config (copies)."""
         return {p.wandb_name: to_python_value(p.spec) for p in self.parameters}
 
+    @property
+    def conditional(self) -> bool:
+        return any(p.when for p in self.parameters)
+
+    def active(self, values: Mapping[str, Any]) -> list[str]:
+        """The keys that apply with ``values`` (all of them in a space without conditions)."""
+        return active_keys(self.parameters, values)
+
     def to_overrides(self, values: Mapping[str, Any]) -> list[str]:
-        """Hydra overrides for one trial, in parameter order; ``values`` is keyed by ``Parameter.key``."""
-        expected = [p.key for p in self.parameters]
+        """Hydra overrides for one trial, in parameter order; ``values`` is keyed by
+        ``Parameter.key`` and holds exactly the parameters that apply (inactive ones absent)."""
+        expected = self.active(values)
         missing = [key for key in expected if key not in values]
         unknown = [key for key in values if key not in expected]
         if missing or unknown:
@@ -93,14 +111,18 @@ class SearchSpace:
                 f"trial values must have exactly the keys {expected}; "
                 f"missing {missing}, unknown {unknown}"
             )
-        return [override(p.key, values[p.key]) for p in self.parameters]
+        return [override(p.key, values[p.key]) for p in self.parameters if p.key in values]
 
     def job_overrides(self, values: Mapping[str, Any]) -> list[str]:
         """A trial's whole override list: configured parameters, then the command line's
         sweeps and fixed values in the order they were written, as Hydra's basic sweeper keeps."""
         positions = self.fixed_positions or (len(self.parameters),) * len(self.fixed_overrides)
         entries = [
-            *zip((p.position for p in self.parameters), self.to_overrides(values), strict=True),
+            *zip(
+                (p.position for p in self.parameters if p.key in values),
+                self.to_overrides(values),
+                strict=True,
+            ),
             *zip(positions, self.fixed_overrides, strict=True),
         ]
         return [line for _, line in sorted(entries, key=lambda entry: entry[0])]
@@ -118,8 +140,9 @@ def build_search_space(
     ``group_options`` lists a config group's options, for ``glob(...)`` sweeps.
     """
     parameters: dict[_ParameterId, Parameter] = {}
-    for key, raw in _flatten_parameters(plain(config_parameters) or {}, where):
+    for key, written in _flatten_parameters(plain(config_parameters) or {}, where):
         origin = f"{where}.{key}"
+        raw, when = split_when(written, origin)
         parsed = _parse_config_key(key, origin)
         parameter_id = _identity(parsed)
         if parameter_id in parameters:
@@ -128,7 +151,7 @@ def build_search_space(
                 f"'{key}' and '{parameters[parameter_id].key}' are the same Hydra key; keep one",
             )
         spec = canonical_spec(key, raw, where=where, group_options=group_options)
-        parameters[parameter_id] = _parameter(key, spec, origin)
+        parameters[parameter_id] = _parameter(key, spec, origin, when=when)
 
     fixed: list[tuple[_ParameterId, str, int]] = []
     for position, line in enumerate(arguments):
@@ -138,14 +161,21 @@ def build_search_space(
         if parsed.is_sweep_override() and not parsed.is_delete():
             _reject_hydra_key(parsed, line)
             spec = spec_from_wandb_dict(wandb_dict_from_override(parsed, line, group_options), line)
-            parameters[parameter_id] = _parameter(parsed.get_key_element(), spec, line, position)
+            # the command line's values replace the configured ones; its condition stays
+            configured = parameters.get(parameter_id)
+            when = configured.when if configured is not None else {}
+            parameters[parameter_id] = _parameter(
+                parsed.get_key_element(), spec, line, position, when=when
+            )
         else:
             parameters.pop(parameter_id, None)
             fixed.append((parameter_id, line, position))
 
-    _check_unique_wandb_names(parameters.values())
+    chosen = _resolve_fixed_conditions(list(parameters.values()), [line for _, line, _ in fixed])
+    _check_unique_wandb_names(chosen)
+    check_conditions(chosen, {p.key: p.origin for p in chosen})
     return SearchSpace(
-        tuple(parameters.values()),
+        tuple(chosen),
         tuple(text for _, text, _ in fixed),
         tuple(position for _, _, position in fixed),
     )
@@ -189,12 +219,54 @@ def wandb_name_for(key: str) -> str:
     return name
 
 
-def _parameter(key: str, spec: dict[str, Any], origin: str, position: int = -1) -> Parameter:
+def _parameter(
+    key: str,
+    spec: dict[str, Any],
+    origin: str,
+    position: int = -1,
+    when: Mapping[str, Sequence[Any]] | None = None,
+) -> Parameter:
     try:
         wandb_name = wandb_name_for(key)
     except SweepConfigError as error:
         raise SweepConfigError(origin, error.message) from None
-    return Parameter(key=key, wandb_name=wandb_name, spec=spec, origin=origin, position=position)
+    return Parameter(
+        key=key,
+        wandb_name=wandb_name,
+        spec=spec,
+        origin=origin,
+        position=position,
+        when=dict(when or {}),
+    )
+
+
+def _resolve_fixed_conditions(parameters: list[Parameter], fixed: Sequence[str]) -> list[Parameter]:
+    """A condition on a key the command line fixes (``model=mlp``) is decided once: the
+    parameter always applies (its condition on that key dropped) or never (left out of the
+    space, and so are the parameters that depend on it)."""
+    values: dict[str, Any] = {}
+    for line in fixed:
+        parsed = parse_override(line, line)
+        name = parent_name(parsed.key_or_group)
+        values[name] = None if parsed.is_delete() else parsed.value()
+    names = {parent_name(p.key) for p in parameters}
+    kept = set(names)
+    resolved: list[Parameter] = []
+    for param in parameters:
+        when = dict(param.when)
+        for name in [name for name in when if name in values and name not in names]:
+            if values[name] is None or values[name] not in when.pop(name):
+                kept.discard(parent_name(param.key))
+        resolved.append(dataclasses.replace(param, when=when))
+    removed = True
+    while removed:  # a parameter that never applies takes its dependents with it
+        removed = False
+        for param in resolved:
+            name = parent_name(param.key)
+            if name in kept and any(n in names and n not in kept for n in param.when):
+                kept.discard(name)
+                removed = True
+    return [p for p in resolved if parent_name(p.key) in kept]
 
 
 def plain(raw: Any) -> Any:

@@ -8,6 +8,7 @@ other trials have already run.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -17,6 +18,12 @@ from omegaconf import AnyNode, DictConfig, OmegaConf, ValueNode
 from omegaconf.errors import OmegaConfBaseException
 
 from hydra_wandb_sweeper.errors import SweepConfigError
+from hydra_wandb_sweeper.searchspace.conditions import (
+    branches,
+    describe,
+    parent_name,
+    parent_values,
+)
 from hydra_wandb_sweeper.searchspace.overrides import override
 from hydra_wandb_sweeper.searchspace.space import Parameter, SearchSpace
 
@@ -44,6 +51,63 @@ def example_value(spec: Mapping[str, Any]) -> Any:
     return spec["min"]
 
 
+def infer_group_conditions(
+    config_loader: Any, config: DictConfig, space: SearchSpace
+) -> tuple[SearchSpace, list[str]]:
+    """Conditions the config groups already state: a parameter that only some options of a
+    swept config group have (``model.hidden_size`` in ``model=cnn_bilstm`` alone) applies
+    only with those options. Returns the space and one sentence per condition found."""
+    groups = [
+        p
+        for p in space.parameters
+        if not p.when
+        and parent_values(p) is not None
+        and config_loader.get_group_options(group_of(p.key))
+    ]
+    group_keys = {p.key for p in groups}
+    candidates = [
+        p for p in space.parameters if not p.key.startswith("+") and p.key not in group_keys
+    ]
+    found: dict[str, dict[str, list[Any]]] = {}
+    for group in groups:
+        having: dict[str, list[Any]] = {p.key: [] for p in candidates}
+        options = parent_values(group) or []
+        for option in options:
+            try:
+                composed = config_loader.load_sweep_config(
+                    config, [*space.fixed_overrides, override(group.key, option)]
+                )
+            except (HydraException, OmegaConfBaseException):
+                return space, []  # the checks that follow say what is wrong
+            for param in candidates:
+                if param.key in _keys_present(composed, [param.key]):
+                    having[param.key].append(option)
+        for param in candidates:
+            partial = 0 < len(having[param.key]) < len(options)
+            if partial and parent_name(group.key) not in param.when:
+                found.setdefault(param.key, {})[parent_name(group.key)] = having[param.key]
+    if not found:
+        return space, []
+    parameters = tuple(
+        dataclasses.replace(p, when={**p.when, **found[p.key]}) if p.key in found else p
+        for p in space.parameters
+    )
+    notes = [
+        f"{key} applies only when {describe(condition)}: the other options have no such key"
+        for key, condition in found.items()
+    ]
+    return dataclasses.replace(space, parameters=parameters), notes
+
+
+def _keys_present(composed: DictConfig, keys: list[str]) -> set[str]:
+    missing = object()
+    return {
+        key
+        for key in keys
+        if OmegaConf.select(composed, key, default=missing, throw_on_missing=False) is not missing
+    }
+
+
 def check_against_config(config_loader: Any, config: DictConfig, space: SearchSpace) -> None:
     groups = set()
     for param in space.parameters:
@@ -51,18 +115,36 @@ def check_against_config(config_loader: Any, config: DictConfig, space: SearchSp
         if options:
             _check_group_values(param, options)
             groups.add(param.key)
-    examples = {param.key: example_value(param.spec) for param in space.parameters}
-    try:
-        composed = config_loader.load_sweep_config(config, space.job_overrides(examples))
-    except (HydraException, OmegaConfBaseException) as error:
-        raise _explain(config_loader, config, space, examples, error) from error
+    every_example = {param.key: example_value(param.spec) for param in space.parameters}
+    axes = {p.key: parent_values(p) or [every_example[p.key]] for p in space.parameters}
+    checked = set(groups)
+    # A conditional space composes once per choice its conditions depend on (each model),
+    # with the parameters that apply to it.
+    for branch in branches(space.parameters, axes):
+        assigned = {**every_example, **branch}
+        examples = {key: assigned[key] for key in space.active(assigned)}
+        try:
+            composed = config_loader.load_sweep_config(config, space.job_overrides(examples))
+        except (HydraException, OmegaConfBaseException) as error:
+            raise _explain(config_loader, config, space, examples, error) from error
+        active = [p for p in space.parameters if p.key in examples and p.key not in checked]
+        checked.update(p.key for p in active)
+        _check_listed_values(config_loader, config, space, active, composed, examples)
+
+
+def _check_listed_values(
+    config_loader: Any,
+    config: DictConfig,
+    space: SearchSpace,
+    parameters: list[Parameter],
+    composed: DictConfig,
+    examples: Mapping[str, Any],
+) -> None:
     # The other listed values must fit too (a string where a typed config holds an int, an
     # enum field that takes only some strings). A typed leaf checks each value in place;
     # anything else is composed once per type of value. Composing costs time in proportion
     # to the whole space, so composing once per value would grow with its square.
-    for param in space.parameters:
-        if param.key in groups:
-            continue
+    for param in parameters:
         leaf = _value_node(composed, param.key)
         values = param.spec.get("values", [])
         probed = {type(values[0])} if values else set()
@@ -130,11 +212,15 @@ def _explain(
     except (HydraException, OmegaConfBaseException) as fixed_error:
         return _fixed_overrides_error(fixed, fixed_error)
     for param in space.parameters:
-        probe = [*fixed, override(param.key, examples[param.key])]
+        if param.key not in examples:
+            continue
+        context = _parents(space, param, examples)
+        probe = [*fixed, *(override(k, v) for k, v in context.items())]
+        probe.append(override(param.key, examples[param.key]))
         try:
             config_loader.load_sweep_config(config, probe)
         except (HydraException, OmegaConfBaseException) as param_error:
-            return _cannot_compose(param, examples[param.key], param_error)
+            return _cannot_compose(param, examples[param.key], param_error, context)
     return _fixed_overrides_error(fixed, error)
 
 
@@ -148,13 +234,35 @@ def _fixed_overrides_error(fixed: list[str], error: Exception) -> SweepConfigErr
     )
 
 
-def _cannot_compose(param: Parameter, value: Any, error: Exception) -> SweepConfigError:
+def _parents(space: SearchSpace, param: Parameter, examples: Mapping[str, Any]) -> dict[str, Any]:
+    """The values of the parameters ``param``'s condition depends on, theirs first."""
+    by_name = {parent_name(p.key): p for p in space.parameters}
+    context: dict[str, Any] = {}
+    for name in param.when:
+        parent = by_name[name]
+        context.update(_parents(space, parent, examples))
+        context[parent.key] = examples[parent.key]
+    return context
+
+
+def _cannot_compose(
+    param: Parameter, value: Any, error: Exception, context: Mapping[str, Any] | None = None
+) -> SweepConfigError:
     hint = ""
     if not param.key.startswith("+") and "+" + param.key in str(error):
         hint = f" To add a key that is not in the config, write '+{param.key}'."
+    if context:
+        chosen = " ".join(override(k, v) for k, v in context.items())
+        hint += (
+            f" It applies when {describe(param.when)}: leave out of its when: the choices "
+            "that have no such key"
+        )
+        value_text = f"{value!r} (with {chosen})"
+    else:
+        value_text = repr(value)
     return SweepConfigError(
         f"{_WHERE}.{param.key}",
-        f"the config cannot be composed with {param.key}={value!r}: {_first_line(error)}.{hint}",
+        f"the config cannot be composed with {param.key}={value_text}: {_first_line(error)}.{hint}",
     )
 
 

@@ -8,11 +8,15 @@ through the configured launcher, records its result the moment it returns, and a
 whatever the other agents are doing. Everything the sweep loop guarantees holds because each
 agent *is* the sweep loop: the storage keeps run_cap and the grid exact across processes,
 ``metric.target`` is read from the shared records, and ``count`` is shared through a ticket
-file, so that N agents run ``count`` trials between them.
+file, so that N agents run ``count`` trials between them. An agent gives its ticket back
+for a trial it releases unfinished (an interrupt: the trial runs again on resume), so that
+after an interrupt ``count`` minus the tickets taken is what the sweep still owes.
 
 The process that the user started creates the sweep, starts the agents (the same command
 line, joined to the sweep), waits for them, and writes the results. Ctrl+C and SIGTERM are
-passed on to every agent: each releases its trial in flight, as a single sweeper does. One agent failing (the failure budget, a bad launcher) stops the others.
+passed on to every agent: each releases its trial in flight, as a single sweeper does, and
+the parent alone prints the resume command, with the count that is left. One agent failing
+(the failure budget, a bad launcher) stops the others.
 
 ``trials_per_gpu: k`` gives agent ``i`` the visible GPU ``i // k`` (round-robin) through
 ``CUDA_VISIBLE_DEVICES``, so that k trials share each GPU and no two GPUs' trials mix.
@@ -29,11 +33,11 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from hydra_wandb_sweeper.engine.base import Engine, Trial
+from hydra_wandb_sweeper.engine.base import Engine, Trial, TrialRecord, TrialState
 from hydra_wandb_sweeper.errors import SweepConfigError, SweepRuntimeError
 
 log = logging.getLogger(__name__)
@@ -96,20 +100,45 @@ class TicketedEngine:
     def ask(self) -> Trial | None:
         if not take_ticket(self._tickets, self._count):
             return None
-        return self._engine.ask()
+        trial = None
+        try:
+            trial = self._engine.ask()
+        finally:
+            if trial is None:  # nothing to run (or interrupted while waiting): not spent
+                give_back_ticket(self._tickets)
+        return trial
+
+    def release_unfinished(self, reason: str, *, worker_died: bool = False) -> list[TrialRecord]:
+        released = self._engine.release_unfinished(reason, worker_died=worker_died)
+        for record in released:
+            if record.state is TrialState.FAILED:  # cut short: it runs again on resume
+                give_back_ticket(self._tickets)
+        return released
 
 
 def take_ticket(path: Path, count: int) -> bool:
     """Atomically take one of ``count`` tickets (an exclusive lock on the file)."""
+    return _update_tickets(path, lambda taken: taken + 1 if taken < count else None)
+
+
+def give_back_ticket(path: Path) -> None:
+    _update_tickets(path, lambda taken: max(0, taken - 1))
+
+
+def tickets_taken(path: Path) -> int:
+    return int(path.read_text().strip() or 0)
+
+
+def _update_tickets(path: Path, change: Callable[[int], int | None]) -> bool:
     with path.open("a+") as file:
         fcntl.flock(file, fcntl.LOCK_EX)
         file.seek(0)
-        taken = int(file.read().strip() or 0)
-        if taken >= count:
+        new = change(int(file.read().strip() or 0))
+        if new is None:
             return False
         file.seek(0)
         file.truncate()
-        file.write(str(taken + 1))
+        file.write(str(new))
         file.flush()
         return True
 
@@ -122,44 +151,55 @@ def with_agent_tickets(engine: Engine) -> Engine:
     return TicketedEngine(engine, Path(role["tickets"]), int(role["count"]))  # type: ignore[return-value]
 
 
-def run_agents(
-    agents: int,
-    trials_per_gpu: int | None,
-    count: int | None,
-    sweep_id: str,
-    sweep_dir: Path,
-    storage: str,
-) -> None:
-    """Start ``agents`` processes on the sweep and wait for all of them."""
-    gpus: list[str] = []
-    if trials_per_gpu is not None:
-        gpus = visible_gpus(dict(os.environ))
-        if not gpus:
-            raise SweepConfigError(
-                "hydra.sweeper.trials_per_gpu",
-                f"got {trials_per_gpu}, but no GPU is visible (CUDA_VISIBLE_DEVICES is unset "
-                "and nvidia-smi lists none). Remove it to run the agents without GPUs",
-            )
-    tickets = sweep_dir / ".agent-tickets"
-    tickets.write_text("0")
-    command = agent_command(sys.argv, sweep_id, sweep_dir, storage)
-    processes = []
-    for index in range(agents):
-        environment = dict(os.environ)
-        role = {"index": index, "tickets": str(tickets), "count": count}
-        environment[AGENT_ENV] = json.dumps(role)
-        if gpus:
-            assert trials_per_gpu is not None
-            environment["CUDA_VISIBLE_DEVICES"] = gpu_for(index, trials_per_gpu, gpus)
-        # its own session: Ctrl+C reaches the agents once, passed on by this process
-        processes.append(subprocess.Popen(command, env=environment, start_new_session=True))
-    where = f" on GPUs {', '.join(gpus)}, {trials_per_gpu} per GPU" if gpus else ""
-    log.info(f"{agents} agents run the sweep, each taking a new trial as soon as one ends{where}")
-    try:
-        _wait_all(processes)
-    except BaseException:
-        _stop(processes)
-        raise
+class Agents:
+    """The agents of one sweep, started by the process the user started."""
+
+    def __init__(self, agents: int, trials_per_gpu: int | None, count: int | None) -> None:
+        self.agents = agents
+        self.trials_per_gpu = trials_per_gpu
+        self.count = count
+        self._tickets: Path | None = None
+
+    def run(self, sweep_id: str, sweep_dir: Path, storage: str) -> None:
+        """Start the agents on the sweep and wait for all of them."""
+        gpus: list[str] = []
+        if self.trials_per_gpu is not None:
+            gpus = visible_gpus(dict(os.environ))
+            if not gpus:
+                raise SweepConfigError(
+                    "hydra.sweeper.trials_per_gpu",
+                    f"got {self.trials_per_gpu}, but no GPU is visible (CUDA_VISIBLE_DEVICES is "
+                    "unset and nvidia-smi lists none). Remove it to run the agents without GPUs",
+                )
+        self._tickets = sweep_dir / ".agent-tickets"
+        self._tickets.write_text("0")
+        command = agent_command(sys.argv, sweep_id, sweep_dir, storage)
+        processes = []
+        for index in range(self.agents):
+            environment = dict(os.environ)
+            role = {"index": index, "tickets": str(self._tickets), "count": self.count}
+            environment[AGENT_ENV] = json.dumps(role)
+            if gpus:
+                assert self.trials_per_gpu is not None
+                environment["CUDA_VISIBLE_DEVICES"] = gpu_for(index, self.trials_per_gpu, gpus)
+            # its own session: Ctrl+C reaches the agents once, passed on by this process
+            processes.append(subprocess.Popen(command, env=environment, start_new_session=True))
+        where = f" on GPUs {', '.join(gpus)}, {self.trials_per_gpu} per GPU" if gpus else ""
+        log.info(
+            f"{self.agents} agents run the sweep, each taking a new trial as soon as one ends"
+            f"{where}"
+        )
+        try:
+            _wait_all(processes)
+        except BaseException:
+            _stop(processes)
+            raise
+
+    def left(self) -> int | None:
+        """What the sweep still owes of ``count`` once the agents have ended."""
+        if self.count is None or self._tickets is None:
+            return self.count
+        return max(0, self.count - tickets_taken(self._tickets))
 
 
 def _wait_all(processes: list[subprocess.Popen[bytes]]) -> None:

@@ -7,6 +7,7 @@ own ``hydra.sweeper`` config gives (``+experiment`` is W&B's ``experiment``).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -15,10 +16,11 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from hydra_wandb_sweeper.engine.base import SweepDefinition
+from hydra_wandb_sweeper.engine.base import SweepDefinition, stored_parameters
 from hydra_wandb_sweeper.engine.cloud.engine import CloudEngine
 from hydra_wandb_sweeper.errors import SweepConfigError
-from hydra_wandb_sweeper.searchspace.space import build_search_space
+from hydra_wandb_sweeper.searchspace.space import SearchSpace, build_search_space
+from hydra_wandb_sweeper.searchspace.validation import infer_group_conditions
 from hydra_wandb_sweeper.sweep.commands import this_command_line
 from hydra_wandb_sweeper.sweep.settings import SweepSettings
 
@@ -32,10 +34,13 @@ def state_dir(config: DictConfig) -> Path:
 
 
 def create_cloud_sweep(
-    settings: SweepSettings, definition: SweepDefinition, config: DictConfig
+    settings: SweepSettings,
+    definition: SweepDefinition,
+    config: DictConfig,
+    fixed_overrides: Sequence[str] = (),
 ) -> CloudEngine:
     _warn_if_runs_stay_offline()
-    program, command = agent_command(settings, config)
+    program, command = agent_command(settings, config, fixed_overrides)
     return CloudEngine.create(
         definition,
         project=settings.project,
@@ -49,30 +54,44 @@ def create_cloud_sweep(
 
 
 def agent_command(
-    settings: SweepSettings, config: DictConfig
+    settings: SweepSettings, config: DictConfig, fixed_overrides: Sequence[str] = ()
 ) -> tuple[str | None, list[Any] | None]:
     """``program`` and ``command`` of the W&B sweep, for W&B's own ``wandb agent``: the ones
-    in ``hydra.sweeper`` (a pasted sweep file), else this app with Hydra's ``key=value``."""
+    in ``hydra.sweeper`` (a pasted sweep file), else this experiment as one run of it: this
+    app, Hydra's config flags, the Hydra overrides a single run keeps, the command line's
+    fixed overrides (``sweep=``, ``data=digits``), then the run's ``key=value``s. So an agent
+    started in the launch folder of a copy of the project composes the config our trials do.
+    """
     if settings.program is not None or settings.command is not None:
         return settings.program, None if settings.command is None else list(settings.command)
-    launched = list(this_command_line(config).program[1:])  # without the interpreter
+    line = this_command_line(config)
+    launched = list(line.portable_program())
+    run = [*line.typed_flags, *line.run_overrides, *fixed_overrides, "${args_no_hyphens}"]
     if launched[:1] == ["-m"]:
-        return None, ["${env}", "${interpreter}", *launched, "${args_no_hyphens}"]
-    return launched[0], None
+        return None, ["${env}", "${interpreter}", *launched, *run]
+    return launched[0], ["${env}", "${interpreter}", "${program}", *run]
 
 
 def join_cloud_sweep(
-    settings: SweepSettings, arguments: Sequence[str], config: DictConfig
+    settings: SweepSettings,
+    arguments: Sequence[str],
+    config: DictConfig,
+    config_loader: Any = None,
 ) -> CloudEngine:
     assert settings.sweep_id is not None
     _warn_if_runs_stay_offline()
+
+    def definition_of(wandb_config: Mapping[str, Any]) -> SweepDefinition:
+        definition = definition_from_wandb(wandb_config, *_hydra_keys(settings, arguments))
+        if config_loader is None:
+            return definition
+        return _with_group_conditions(definition, arguments, config_loader, config)
+
     engine = CloudEngine.join(
         settings.sweep_id,
         project=settings.project,
         entity=settings.entity,
-        definition_of=lambda wandb_config: definition_from_wandb(
-            wandb_config, _hydra_keys(settings, arguments)
-        ),
+        definition_of=definition_of,
         state_dir=state_dir(config),
         retry_seconds=settings.server_retry_seconds,
         stop_grace_seconds=settings.stop_grace_seconds,
@@ -82,9 +101,12 @@ def join_cloud_sweep(
 
 
 def definition_from_wandb(
-    wandb_config: Mapping[str, Any], hydra_keys: Mapping[str, str]
+    wandb_config: Mapping[str, Any],
+    hydra_keys: Mapping[str, str],
+    conditions: Mapping[str, Mapping[str, list[Any]]] | None = None,
 ) -> SweepDefinition:
-    """A W&B sweep config as a definition; ``hydra_keys`` maps W&B names to Hydra keys."""
+    """A W&B sweep config as a definition; ``hydra_keys`` maps W&B names to Hydra keys.
+    W&B keeps no conditions: a joining process brings them from its own ``when:``."""
     space = build_search_space(
         wandb_config.get("parameters") or {}, [], where="the W&B sweep's parameters"
     )
@@ -105,15 +127,38 @@ def definition_from_wandb(
         run_cap=wandb_config.get("run_cap"),
         name=wandb_config.get("name"),
         description=wandb_config.get("description"),
+        conditions={key: dict(when) for key, when in (conditions or {}).items()},
     )
 
 
-def _hydra_keys(settings: SweepSettings, arguments: Sequence[str]) -> dict[str, str]:
+def _with_group_conditions(
+    definition: SweepDefinition, arguments: Sequence[str], config_loader: Any, config: DictConfig
+) -> SweepDefinition:
+    """W&B's server keeps no conditions: those the config groups state (a key only some
+    options of a swept group have) are found again, as when the sweep was created."""
+    fixed = build_search_space({}, arguments)
+    space = SearchSpace(stored_parameters(definition), fixed.fixed_overrides, fixed.fixed_positions)
+    space, notes = infer_group_conditions(config_loader, config, space)
+    for note in notes:
+        log.info(note)
+    conditions = {
+        p.key: {n: list(v) for n, v in p.when.items()} for p in space.parameters if p.when
+    }
+    return dataclasses.replace(definition, conditions=conditions)
+
+
+def _hydra_keys(
+    settings: SweepSettings, arguments: Sequence[str]
+) -> tuple[dict[str, str], dict[str, dict[str, list[Any]]]]:
+    """W&B name -> Hydra key, and the conditions, of this process's own search space."""
     try:
         space = build_search_space(settings.parameters, arguments)
     except SweepConfigError:
-        return {}  # the joined sweep's own names then serve as keys
-    return {p.wandb_name: p.key for p in space.parameters}
+        return {}, {}  # the joined sweep's own names then serve as keys
+    keys = {p.wandb_name: p.key for p in space.parameters}
+    return keys, {
+        p.key: {n: list(v) for n, v in p.when.items()} for p in space.parameters if p.when
+    }
 
 
 def _warn_if_runs_stay_offline() -> None:

@@ -4,6 +4,11 @@ Each is this process's own command line made to work when pasted anywhere: it st
 launch folder (relative paths in the overrides, ``--config-dir`` and ``hydra.sweep.dir`` mean
 what they meant), with the interpreter that ran the sweep and the script's absolute path,
 and keeps Hydra's ``--config-path``, ``--config-name`` and ``--config-dir``.
+
+It is one simple command, ``sh -c 'cd "$0" && exec "$@"' DIR python ...``, not
+``cd DIR && python ...``: an environment prefix such as ``CUDA_VISIBLE_DEVICES=1 <paste>``
+(one agent per GPU) must reach the sweeper, and before ``cd DIR &&`` it sets the variable
+for ``cd`` alone.
 """
 
 from __future__ import annotations
@@ -24,8 +29,10 @@ from hydra_wandb_sweeper.searchspace.overrides import override
 _SWEEP_ID = "hydra.sweeper.sweep_id"
 _STORAGE = "hydra.sweeper.storage"
 _COUNT = "hydra.sweeper.count"
-# Hydra overrides that shape a sweep, not a single run: a re-run leaves them out.
-_SWEEP_ONLY = ("hydra.sweeper", "hydra/sweeper", "hydra.launcher", "hydra/launcher", "hydra.sweep.")
+# Hydra overrides that shape a sweep, not a single run: a re-run leaves them out. The choice
+# of hydra/sweeper stays: a config group of the user's (+sweep=plain) may set hydra.sweeper
+# keys that only this sweeper's config has.
+_SWEEP_ONLY = ("hydra.sweeper", "hydra.launcher", "hydra/launcher", "hydra.sweep.")
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,8 @@ class CommandLine:
     flags: tuple[str, ...]  # Hydra's --config-path, --config-name, --config-dir
     overrides: tuple[str, ...]  # the command line's overrides, as typed
     run_overrides: tuple[str, ...]  # Hydra overrides a single re-run keeps
+    # Hydra's flags as typed: relative paths resolve from wherever the command runs
+    typed_flags: tuple[str, ...] = ()
 
     def join(self, sweep_id: str, storage: str, count: int | None = None) -> str:
         """Joins (or resumes) the sweep; ``count`` replaces the command line's count."""
@@ -52,11 +61,28 @@ class CommandLine:
 
     def rerun(self, overrides: Sequence[str]) -> str:
         """A single run with a trial's overrides (never a sweep, whatever ``hydra.mode`` says)."""
-        return self._shell([*self.flags, *self.run_overrides, *overrides])
+        trial = [o for o in overrides if o not in self.run_overrides]  # the sweeper's choice
+        return self._shell([*self.flags, *self.run_overrides, *trial])
+
+    def portable_program(self) -> tuple[str, ...]:
+        """The script (or ``-m module``) as W&B's agent on another machine finds it: relative
+        to the launch folder when it lies inside it (the agent runs in that folder of a copy
+        of the project), absolute otherwise (an installed script)."""
+        launched = self.program[1:]
+        if launched[:1] == ("-m",):
+            return launched
+        script, launch_dir = Path(launched[0]), Path(self.launch_dir).resolve()
+        if script.is_relative_to(launch_dir):
+            return (str(script.relative_to(launch_dir)),)
+        return launched
 
     def _shell(self, arguments: Sequence[str]) -> str:
-        command = shlex.join([*self.program, *arguments])
-        return f"cd {shlex.quote(self.launch_dir)} && {command}"
+        return in_folder(self.launch_dir, [*self.program, *arguments])
+
+
+def in_folder(folder: str, command: Sequence[str]) -> str:
+    """``command`` run in ``folder``, as one command an environment prefix applies to."""
+    return shlex.join(["sh", "-c", 'cd "$0" && exec "$@"', folder, *command])
 
 
 def this_command_line(config: DictConfig) -> CommandLine:
@@ -67,8 +93,10 @@ def this_command_line(config: DictConfig) -> CommandLine:
         flags.append(f"--config-path={args.config_path}")
     if args.config_name is not None:
         flags.append(f"--config-name={args.config_name}")
+    typed_flags = list(flags)
     if args.config_dir is not None:
         flags.append(f"--config-dir={os.path.join(launch_dir, args.config_dir)}")
+        typed_flags.append(f"--config-dir={args.config_dir}")
     hydra_overrides = [str(o) for o in OmegaConf.to_container(config.hydra.overrides.hydra)]
     run_overrides = [
         o for o in hydra_overrides if not _key(o).startswith((*_SWEEP_ONLY, "hydra.mode"))
@@ -82,6 +110,7 @@ def this_command_line(config: DictConfig) -> CommandLine:
         flags=tuple(flags),
         overrides=tuple(args.overrides),
         run_overrides=tuple(run_overrides),
+        typed_flags=tuple(typed_flags),
     )
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import signal
 from collections.abc import Callable, Iterator
 
 from hydra_wandb_sweeper.errors import SweepStorageError
-from hydra_wandb_sweeper.interrupts import Interrupted
+from hydra_wandb_sweeper.interrupts import Interrupted, exit_code, received
 
 log = logging.getLogger(__name__)
 EXIT_STORAGE = 74  # EX_IOERR in sysexits.h
@@ -42,16 +43,36 @@ def describe_launcher_failure(error: BaseException) -> str:
 
 @contextlib.contextmanager
 def ending_faults() -> Iterator[None]:
-    """Interrupts and storage failures end the process with their exit code, no traceback."""
+    """Interrupts and storage failures end the process with their exit code, no traceback.
+
+    After a SIGINT or SIGTERM the exit code is the signal's whatever the task made of it:
+    Lightning catches the KeyboardInterrupt and calls ``sys.exit(1)``, another task may
+    raise its own error while it stops."""
     try:
         yield
     except Interrupted as interrupted:
         raise SystemExit(interrupted.exit_code) from None
-    except KeyboardInterrupt:
-        raise SystemExit(EXIT_SIGINT) from None
     except SweepStorageError as error:
         log.error(str(error))
         raise SystemExit(EXIT_STORAGE) from None
+    except BaseException as error:
+        signum = received()
+        if signum is not None:
+            raise SystemExit(exit_code(signum)) from None
+        if isinstance(error, KeyboardInterrupt):
+            raise SystemExit(EXIT_SIGINT) from None
+        raise
+
+
+def describe_interruption(interruption: BaseException) -> str:
+    """The signal that interrupted the sweep, by name, even when the task turned it into
+    ``sys.exit(1)``; else the exception's own words."""
+    signum = received()
+    if signum is not None:
+        return signal.Signals(signum).name
+    if isinstance(interruption, SweepStorageError):
+        return "the sweep's storage failed"
+    return str(interruption) or "Ctrl+C"
 
 
 def report_despite_faults(report: Callable[[], None]) -> None:

@@ -20,19 +20,21 @@ from omegaconf import DictConfig, OmegaConf
 
 from hydra_wandb_sweeper.engine.base import Engine, Trial, TrialRecord, TrialState
 from hydra_wandb_sweeper.engine.outcome import Outcome, objective_outcome
-from hydra_wandb_sweeper.errors import SweepConfigError, SweepRuntimeError
-from hydra_wandb_sweeper.interrupts import interrupts_as_exceptions
+from hydra_wandb_sweeper.errors import SweepConfigError, SweepRuntimeError, SweepStorageError
+from hydra_wandb_sweeper.interrupts import interrupts_as_exceptions, raise_if_received, received
 from hydra_wandb_sweeper.job.binding import TrialTask, trial_environment
 from hydra_wandb_sweeper.searchspace.space import SearchSpace
-from hydra_wandb_sweeper.sweep.agents import agent_role, run_agents, with_agent_tickets
+from hydra_wandb_sweeper.sweep.agents import Agents, agent_role, with_agent_tickets
 from hydra_wandb_sweeper.sweep.commands import CommandLine, this_command_line
 from hydra_wandb_sweeper.sweep.console import launcher_lines_at_debug, nothing_reported, trial_line
 from hydra_wandb_sweeper.sweep.faults import (
+    describe_interruption,
     describe_launcher_failure,
     ending_faults,
     failure_budget_exceeded,
     report_despite_faults,
 )
+from hydra_wandb_sweeper.sweep.joblib_workers import watch_joblib_workers
 from hydra_wandb_sweeper.sweep.launch_failure import interrupted, uncomposable_jobs
 from hydra_wandb_sweeper.sweep.opening import open_sweep
 from hydra_wandb_sweeper.sweep.progress import SweepProgress
@@ -79,6 +81,7 @@ class SweepLoop:
         self.launcher = Plugins.instance().instantiate_launcher(
             hydra_context=hydra_context, task_function=self.task, config=config
         )
+        watch_joblib_workers(self.launcher)  # no worker outlives a killed sweeper
 
     # --- the sweep ----------------------------------------------------------------------------
     def sweep(self, arguments: list[str]) -> list[Sequence[JobReturn]]:
@@ -142,7 +145,13 @@ class SweepLoop:
                     mine += self._launch_failed(error, trials, batch, engine)
                 else:
                     returns.append(results)
+                    storage_fault = None
                     for trial, result in zip(trials, results, strict=True):
+                        if _storage_fault(result) is not None:
+                            # the storage failed under the job, not its task: the trial stays
+                            # live, is given back below and runs again on resume
+                            storage_fault = storage_fault or _storage_fault(result)
+                            continue
                         state, value, error_text = _outcome(result, engine.definition.metric_name)
                         engine.tell(trial, state, value, error_text)
                         mine.append(
@@ -150,10 +159,13 @@ class SweepLoop:
                                 trial.number, trial.run_id, state, value, trial.params, error_text
                             )
                         )
+                    if storage_fault is not None:
+                        raise storage_fault
                 job_idx += len(trials)
                 self._log_trials(engine, trials)
                 self._progress.update(mine, engine.records())
                 self._check_failure_budget(mine, space)
+                raise_if_received()  # a task that caught Ctrl+C and returned
             _fail_if_every_trial_failed(mine)
         except BaseException as interruption:
             # Ctrl+C, SIGTERM, the failure budget: trials in flight end here (their results
@@ -161,34 +173,43 @@ class SweepLoop:
             released: list[TrialRecord] = []
             try:
                 released = engine.release_unfinished(
-                    f"interrupted before it finished ({interruption})"
+                    f"interrupted before it finished ({describe_interruption(interruption)})"
+                )
+            except SweepStorageError as error:
+                if received() is None:
+                    raise
+                # another process holds the storage: leave the trials to the next one
+                log.warning(
+                    "The trials in flight were not given back (the storage is busy: "
+                    f"{error}); the next process that joins the sweep runs them again"
                 )
             finally:
                 # a resume finishes what this process was asked for, not count more
                 kept = [record for record in released if record.state is not TrialState.FAILED]
                 left = None if count is None else count - len(mine) - len(kept)
-                if not isinstance(interruption, SweepRuntimeError) and (left is None or left > 0):
+                # an agent's share of count is not the sweep's: the agents' parent prints
+                # the one resume command, once every agent has given its trials back
+                here = agent_role() is None and not isinstance(interruption, SweepRuntimeError)
+                if here and (left is None or left > 0):
                     log.warning(
-                        f"Interrupted ({str(interruption) or 'Ctrl+C'}). Resume this sweep "
-                        "with: " + self.command_line.join(engine.sweep_id, engine.location, left)
+                        f"Interrupted ({describe_interruption(interruption)}). Resume this "
+                        "sweep with: "
+                        + self.command_line.join(engine.sweep_id, engine.location, left)
                     )
             raise
 
     def _run_agents(self, engine: Engine) -> None:
+        agents = Agents(self.settings.agents, self.settings.trials_per_gpu, self.settings.count)
         try:
-            run_agents(
-                self.settings.agents,
-                self.settings.trials_per_gpu,
-                self.settings.count,
-                engine.sweep_id,
-                self.sweep_dir,
-                engine.location,
-            )
-        except KeyboardInterrupt:
-            log.warning(
-                "Interrupted. Resume or join this sweep with: "
-                + self.command_line.join(engine.sweep_id, engine.location)
-            )
+            agents.run(engine.sweep_id, self.sweep_dir, engine.location)
+        except KeyboardInterrupt as interruption:
+            # every agent has ended and given back the tickets of the trials it released
+            left = agents.left()
+            if left is None or left > 0:
+                log.warning(
+                    f"Interrupted ({describe_interruption(interruption)}). Resume this sweep "
+                    "with: " + self.command_line.join(engine.sweep_id, engine.location, left)
+                )
             raise
 
     # --- reporting --------------------------------------------------------------------------
@@ -331,6 +352,12 @@ def _ask(engine: Engine, wanted: int) -> list[Trial]:
             break
         trials.append(trial)
     return trials
+
+
+def _storage_fault(result: JobReturn) -> SweepStorageError | None:
+    """The storage error that ended a job, if the storage, not its task, failed."""
+    error = result._return_value if result.status is JobStatus.FAILED else None
+    return SweepStorageError(str(error)) if isinstance(error, SweepStorageError) else None
 
 
 def _outcome(result: JobReturn, metric_name: str | None) -> Outcome:

@@ -12,12 +12,15 @@ from typing import Any
 from hydra.core.object_type import ObjectType
 from omegaconf import DictConfig
 
-from hydra_wandb_sweeper.engine.base import Engine, SweepDefinition
+from hydra_wandb_sweeper.engine.base import Engine, SweepDefinition, stored_parameters
 from hydra_wandb_sweeper.errors import SweepConfigError
 from hydra_wandb_sweeper.searchspace.hydra_grammar import GroupOptions
 from hydra_wandb_sweeper.searchspace.method import choose_method_name, validate_method
-from hydra_wandb_sweeper.searchspace.space import Parameter, SearchSpace, build_search_space
-from hydra_wandb_sweeper.searchspace.validation import check_against_config
+from hydra_wandb_sweeper.searchspace.space import SearchSpace, build_search_space
+from hydra_wandb_sweeper.searchspace.validation import (
+    check_against_config,
+    infer_group_conditions,
+)
 from hydra_wandb_sweeper.sweep.cloud_opening import create_cloud_sweep, join_cloud_sweep
 from hydra_wandb_sweeper.sweep.commands import program
 from hydra_wandb_sweeper.sweep.settings import SweepSettings
@@ -32,7 +35,7 @@ def open_sweep(
 
     cloud = settings.engine == "wandb"
     if settings.sweep_id is not None and cloud:
-        engine = join_cloud_sweep(settings, arguments, config)
+        engine = join_cloud_sweep(settings, arguments, config, config_loader)
         return engine, _stored_space(engine.definition, arguments, config_loader)
     if settings.sweep_id is not None:
         engine = LocalEngine.join(
@@ -59,6 +62,9 @@ def open_sweep(
     validate_method(space, method, settings.metric, settings.early_terminate)
     if not cloud:  # a W&B agent may run until the sweep is stopped on the server
         _require_an_end(method, settings.count, settings.run_cap, chosen=settings.method is None)
+    space, notes = infer_group_conditions(config_loader, config, space)
+    for note in notes:
+        log.info(note)
     check_against_config(config_loader, config, space)
     if cloud:
         if not space.parameters:
@@ -66,7 +72,8 @@ def open_sweep(
                 "hydra.sweeper.parameters",
                 "a W&B sweep needs at least one parameter; add one, or run the job alone",
             )
-        return create_cloud_sweep(settings, _definition(settings, space, method), config), space
+        definition = _definition(settings, space, method)
+        return create_cloud_sweep(settings, definition, config, space.fixed_overrides), space
     engine = LocalEngine.create(
         settings.storage,
         _definition(settings, space, method),
@@ -102,6 +109,7 @@ def _definition(settings: SweepSettings, space: SearchSpace, method: str) -> Swe
         name=settings.name,
         description=settings.description,
         program=program(),
+        conditions={p.key: dict(p.when) for p in space.parameters if p.when},
     )
 
 
@@ -129,10 +137,7 @@ def _stored_space(
                 f"the joined sweep searches {key!r}, so a fixed value cannot apply to its "
                 "trials. Drop it from the command line, or start a new sweep without sweep_id",
             )
-    parameters = tuple(
-        Parameter(key=key, wandb_name=name, spec=spec) for key, name, spec in definition.parameters
-    )
-    return SearchSpace(parameters, given.fixed_overrides, given.fixed_positions)
+    return SearchSpace(stored_parameters(definition), given.fixed_overrides, given.fixed_positions)
 
 
 def _group_options(config_loader: Any) -> GroupOptions:

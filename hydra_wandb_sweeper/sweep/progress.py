@@ -56,12 +56,12 @@ class SweepProgress:
             )
 
             self._bar = Progress(
-                TextColumn(f"sweep {self.sweep_id}"),
+                TextColumn(f"sweep {self.sweep_id}", markup=False),
                 BarColumn(bar_width=24),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
-                TextColumn("{task.fields[status]}"),
-                console=Console(stderr=True),
+                TextColumn("{task.fields[status]}", markup=False),
+                console=Console(stderr=True, markup=False, emoji=False),
                 transient=True,
             )
             self._bar.start()

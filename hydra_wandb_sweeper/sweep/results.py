@@ -108,7 +108,8 @@ def print_table(
         table.add_row(
             str(record.number), record.run_id, record.state.value, value, *cells, style=style
         )
-    console = Console()
+    # values are text, never rich markup: a value "[/x]" must not crash the sweep's end
+    console = Console(markup=False, emoji=False)
     if not console.is_terminal:  # a pipe or a log file: the whole table, not cut at 80 columns
-        console = Console(width=_LOG_FILE_WIDTH)
+        console = Console(width=_LOG_FILE_WIDTH, markup=False, emoji=False)
     console.print(table)

@@ -67,6 +67,17 @@ def test_show_uses_wandb_names_and_is_not_cut_when_piped(tmp_path, stored):
         assert set(trial["params"]) == {"model", "optimizer.lr", LONG}
 
 
+def test_show_limits_its_rows_to_the_newest_or_the_best(tmp_path, stored):
+    trials = json_trials(tmp_path, stored)
+    newest = cli(tmp_path, "show", stored, "--limit", "2").stdout
+    assert [t["run_id"] in newest for t in trials] == [False] * 4 + [True] * 2
+    assert "4 earlier trials not shown (--limit 0 shows all)" in newest
+    best = max(trials, key=lambda t: t["value"])
+    by_value = cli(tmp_path, "show", stored, "--sort", "value", "--limit", "1").stdout
+    assert [t["run_id"] for t in trials if t["run_id"] in by_value] == [best["run_id"]]
+    assert "5 further trials not shown" in by_value
+
+
 def test_show_sorts_by_value_best_first_and_by_parameter(tmp_path, stored):
     by_value = [t["value"] for t in json_trials(tmp_path, stored, "--sort", "value")]
     assert by_value == sorted(by_value, reverse=True)
@@ -192,6 +203,20 @@ def test_export_of_a_real_sweep_composes_its_best_trial(tmp_path):
     # the worst point of the bowl wins a maximized loss: x=2.0 with the group swapped
     assert "shape=bowl" in best_overrides
     assert trial["label"] == "kept" and trial["x"] == 2.0 and trial["shape"]["offset"] == 1.0
+
+
+def test_report_without_a_browser_says_so_in_words(tmp_path, stored):
+    # as on a machine without Chrome or Chromium: kaleido itself answered an empty RuntimeError
+    env = {**sweep_env(tmp_path), "BROWSER_PATH": str(tmp_path / "no-such-chromium")}
+    completed = cli(tmp_path, "report", stored, "--out", "r", env=env)
+    assert "Traceback" not in completed.stdout + completed.stderr
+    assert "JSONError" not in completed.stdout + completed.stderr
+    (line,) = [line for line in completed.stdout.splitlines() if line.startswith("No PNG")]
+    assert (
+        line
+        == f"No PNG files: BROWSER_PATH='{tmp_path}/no-such-chromium' is not a browser that can be run"
+    )
+    assert (tmp_path / "r" / "report.html").exists() and not list((tmp_path / "r").glob("*.png"))
 
 
 def test_report_writes_the_page_where_asked(tmp_path, stored):

@@ -57,6 +57,17 @@ def test_garbage_lines_are_skipped_and_an_operation_written_after_a_tear_is_reco
     assert values(path) == [0.0, 1.0, 7.0]
 
 
+def test_an_operation_from_a_newer_version_is_skipped_with_a_warning(tmp_path, caplog):
+    path = tmp_path / "journal.log"
+    make_sweep(path, 2)
+    with path.open("ab") as file:
+        file.write(b'{"op_code":99,"worker_id":"x","trial_id":0,"new_field":1}\n')
+    study = optuna.load_study(study_name="sweep", storage=open_storage(str(path)))
+    study.add_trial(optuna.trial.create_trial(value=2.0))  # and the journal goes on
+    assert values(path) == [0.0, 1.0, 2.0]
+    assert "op_code 99" in caplog.text and "newer version" in caplog.text
+
+
 def _create_trial_line(path: Path) -> bytes:
     scratch = path.with_name("scratch.log")
     make_sweep(scratch, 0)

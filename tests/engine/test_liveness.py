@@ -1,14 +1,17 @@
-"""Orphans: a running trial whose processes are gone is found by heartbeat age and by the
-start time of its owner's pid, so that a pid reused on the same machine keeps nothing
-running forever; an owner whose trial was taken for an orphan keeps its result."""
+"""Orphans: a running trial whose processes are gone is found, on the same machine, by its
+owner's pid (its start time, so that a reused pid keeps nothing running forever; a zombie is
+gone) and elsewhere by heartbeat age; an owner whose trial was taken for an orphan keeps its
+result."""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from optuna.trial import TrialState as OptunaState
@@ -53,9 +56,26 @@ def test_a_reused_pid_does_not_keep_a_dead_owners_trial(other_process):
     assert is_orphan(running(owner), time.time())
 
 
-def test_a_silent_owner_is_an_orphan_even_if_its_pid_lives(other_process):
-    stale = time.time() - liveness.STALE_AFTER_SECONDS - 1
-    assert is_orphan(running(identity(other_process), heartbeat=stale), time.time())
+def test_a_suspended_owner_keeps_its_trial_however_late_its_heartbeat(other_process):
+    # Ctrl+Z, SIGSTOP, a debugger: it goes on with its trial when it continues
+    os.kill(other_process, signal.SIGSTOP)
+    try:
+        stale = time.time() - liveness.STALE_AFTER_SECONDS - 1
+        assert not is_orphan(running(identity(other_process), heartbeat=stale), time.time())
+    finally:
+        os.kill(other_process, signal.SIGCONT)
+
+
+def test_a_killed_owner_not_yet_reaped_leaves_an_orphan_at_once():
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    owner = identity(process.pid)
+    process.kill()
+    while Path(f"/proc/{process.pid}/stat").read_text().split(") ")[1][0] != "Z":
+        time.sleep(0.01)  # the kernel has ended it; its parent (this test) has not reaped it
+    try:
+        assert is_orphan(running(owner), time.time())
+    finally:
+        process.wait()
 
 
 def test_another_machine_is_judged_by_its_heartbeat():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import re
@@ -14,7 +15,12 @@ from PIL import Image, ImageStat
 
 from hydra_wandb_sweeper.engine.base import TrialState
 from hydra_wandb_sweeper.inspect.local import LocalSweeps
-from hydra_wandb_sweeper.inspect.report import write_report
+from hydra_wandb_sweeper.inspect.report import (
+    NO_BROWSER,
+    browser_problem,
+    png_failure,
+    write_report,
+)
 from tests.support.stored_sweeps import Outcome, store_sweep
 
 PARAMETERS = {
@@ -67,7 +73,13 @@ def test_page_is_self_contained_and_shows_real_values_and_wandb_names(report):
     assert "stopped at step 2" in page and 'class="failed"' in page
 
 
+@pytest.mark.oldest  # kaleido 1.0 with plotly 6.1.1 too
 def test_pngs_are_written_and_not_blank(report):
+    missing = browser_problem()
+    if missing is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{missing} (.ci/run installs Debian's chromium)")
+        pytest.skip(missing)
     _, written = report
     assert written.png_error is None
     assert [p.name for p in written.pngs] == [
@@ -80,6 +92,25 @@ def test_pngs_are_written_and_not_blank(report):
         image = Image.open(path).convert("L")
         assert image.size == (2200, 1120)
         assert ImageStat.Stat(image).stddev[0] > 10, path
+
+
+def test_a_missing_browser_is_named_in_words(monkeypatch, tmp_path):
+    # kaleido's own error when it finds no browser can be an empty RuntimeError
+    monkeypatch.setenv("BROWSER_PATH", str(tmp_path / "absent"))
+    assert (
+        png_failure(RuntimeError())
+        == f"BROWSER_PATH={str(tmp_path / 'absent')!r} is not a browser that can be run"
+    )
+    monkeypatch.delenv("BROWSER_PATH")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    if browser_problem() is None:  # a browser where kaleido also looks, outside the PATH
+        pytest.skip("a browser is installed in a place kaleido always looks")
+    assert png_failure(RuntimeError()) == NO_BROWSER
+
+
+def test_the_browser_drivers_decoding_noise_is_not_logged():
+    # "JSONError decoding message. Ignoring": logged by kaleido's driver, which goes on
+    assert not logging.getLogger("choreographer.channels.pipe").isEnabledFor(logging.ERROR)
 
 
 def chromium() -> str:

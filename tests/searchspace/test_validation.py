@@ -103,3 +103,53 @@ def test_a_fixed_override_that_cannot_compose_is_named(loader):
         check(loader, "x=0,1", "boo=1")
     assert error.value.key == "command line"
     assert "boo" in str(error.value) and "+boo=1" in str(error.value)
+
+
+def infer(loader: CountingLoader, *arguments: str, parameters: dict[str, Any] | None = None):
+    from hydra_wandb_sweeper.searchspace.validation import infer_group_conditions
+
+    config = loader._loader.load_configuration(
+        "config", ["hydra/sweeper=wandb"], run_mode=RunMode.MULTIRUN
+    )
+    space, notes = infer_group_conditions(
+        loader, config, build_search_space(parameters or {}, list(arguments))
+    )
+    check_against_config(loader, config, space)
+    return space, notes
+
+
+def test_a_key_only_some_options_have_applies_with_those_options(loader):
+    space, notes = infer(loader, "shape=flat,ring,bowl", "shape.radius=1.0,3.0", "x=0,1")
+    assert space.by_key()["shape.radius"].when == {"shape": ["ring"]}
+    assert space.by_key()["x"].when == {}
+    assert notes == [
+        "shape.radius applies only when shape is ring: the other options have no such key"
+    ]
+
+
+def test_a_conditional_space_composes_once_per_choice_it_depends_on(loader):
+    parameters = {
+        "shape": {"values": ["flat", "ring"]},
+        "shape.radius": {"values": [1.0, 3.0], "when": {"shape": "ring"}},
+    }
+    check(loader, parameters=parameters)
+    assert loader.compositions == 2
+
+
+def test_a_condition_naming_an_option_without_the_key_is_refused(loader):
+    parameters = {
+        "shape": {"values": ["flat", "ring"]},
+        "shape.radius": {"values": [1.0, 3.0], "when": {"shape": ["flat", "ring"]}},
+    }
+    with pytest.raises(SweepConfigError) as caught:
+        check(loader, parameters=parameters)
+    message = str(caught.value)
+    assert message.startswith("hydra.sweeper.parameters.shape.radius: ")
+    assert "shape.radius=1.0 (with shape=flat)" in message
+    assert "It applies when shape is flat or ring" in message
+    assert len(message.splitlines()) == 1
+
+
+def test_a_key_no_option_has_is_still_refused(loader):
+    with pytest.raises(SweepConfigError, match=r"shape\.radius"):
+        infer(loader, "shape=flat,bowl", "shape.radius=1.0,3.0")

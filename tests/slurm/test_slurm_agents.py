@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import shlex
 from pathlib import Path
 
 import pytest
 
 from tests.support.slurm import wait_until
-from tests.support.sweeper_helpers import results, run_sweep, sweep_env, trial_records
+from tests.support.sweeper_helpers import (
+    results,
+    run_sweep,
+    split_printed,
+    sweep_env,
+    trial_records,
+)
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
@@ -17,11 +22,9 @@ JOIN_LINE = "Join this sweep from another terminal or machine: "
 
 
 def join_command(output: str) -> tuple[str, list[str]]:
-    """The printed ``cd DIR && python ...``: the folder, and the command to run there."""
+    """The printed join command: the folder, and the command to run there."""
     line = next(line for line in output.splitlines() if JOIN_LINE in line)
-    words = shlex.split(line.split(JOIN_LINE, 1)[1])
-    assert words[0] == "cd" and words[2] == "&&", words
-    return words[1], words[3:]
+    return split_printed(line.split(JOIN_LINE, 1)[1])
 
 
 def test_two_agents_in_a_job_array_share_one_sweep(slurm, tmp_path):
@@ -40,7 +43,7 @@ def test_two_agents_in_a_job_array_share_one_sweep(slurm, tmp_path):
         "sbatch",
         "--parsable",
         "--array=0-1",
-        f"--chdir={folder}",  # as `cd DIR && sbatch ...` would
+        f"--chdir={folder}",  # as the printed command's `cd` would
         f"--output={tmp_path / 'agent-%A_%a.out'}",
         str(SCRIPT),
         "2",

@@ -6,6 +6,7 @@ signals that server's own pid); the test is skipped when the binaries are not in
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -32,9 +33,11 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    pytest.importorskip("psycopg2")
+@contextlib.contextmanager
+def postgres_server() -> Iterator[str]:
+    """A server of its own for the block; its URL as the README writes it (``postgresql://``,
+    psycopg 3 from the ``postgres`` extra). Skips the test without the binaries or driver."""
+    pytest.importorskip("psycopg")  # the `postgres` extra
     binaries = _binaries()
     if binaries is None:
         pytest.skip("PostgreSQL binaries are not installed")
@@ -52,7 +55,20 @@ def postgres_url() -> Iterator[str]:
     pg_ctl = [*prefix, str(binaries / "pg_ctl"), "-D", str(data)]
     subprocess.run([*pg_ctl, "-l", str(folder / "log"), "-o", options, "-w", "start"], **run)
     try:
-        yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/postgres"
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
         subprocess.run([*pg_ctl, "-m", "immediate", "stop"], capture_output=True, timeout=60)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def shared_postgres_url() -> Iterator[str]:
+    """One server for a module's tests (each sweep is its own study in it)."""
+    with postgres_server() as url:
+        yield url

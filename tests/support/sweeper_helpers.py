@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -33,6 +34,14 @@ def sweep_env(tmp_path: Path, quiet: bool = True) -> dict[str, str]:
     if not quiet:
         env.pop("WANDB_SILENT")
     return env
+
+
+def split_printed(command: str) -> tuple[str, list[str]]:
+    """A printed join, resume or re-run command (``sh -c 'cd "$0" && exec "$@"' DIR ...``):
+    the folder it runs in, and the command it runs there."""
+    words = shlex.split(command)
+    assert words[:3] == ["sh", "-c", 'cd "$0" && exec "$@"'], words
+    return words[3], words[4:]
 
 
 def sweep_command(tmp_path: Path, *overrides: str, sweep_dir: str = "multirun") -> list[str]:

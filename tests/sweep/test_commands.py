@@ -103,10 +103,13 @@ def test_printed_join_and_rerun_commands_run_from_another_folder(tmp_path):
     )
     assert sys.executable in join and str(project / "app.py") in join
 
-    # the join command runs the grid's two remaining points (its count is 2 as well)
-    joined = run_pasted(join, tmp_path)
+    # the join command runs the grid's two remaining points (its count is 2 as well), and
+    # an environment prefix reaches it, as when one agent is put on each GPU
+    joined = run_pasted(f"CUDA_VISIBLE_DEVICES=7 {join}", tmp_path)
     assert joined.returncode == 0, joined.stderr
     sweep_dir = sorted(project.glob("multirun/*/*"))[-1]  # the joining process's
+    seen = [json.loads(path.read_text()) for path in sweep_dir.glob("*/trial.json")]
+    assert [record["cuda_visible_devices"] for record in seen] == ["7", "7"]
     summary = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
     assert summary["trials"]["finished"] == 4
     assert summary["best_params"] == {"shape": "flat", "x": 1.0}

@@ -10,7 +10,6 @@ import os
 import random
 import re
 import resource
-import shlex
 import signal
 import sqlite3
 import subprocess
@@ -23,7 +22,7 @@ import pytest
 from optuna.trial import TrialState
 
 from hydra_wandb_sweeper.engine.local.storage import open_storage
-from tests.support.sweeper_helpers import results, sweep_command, sweep_env
+from tests.support.sweeper_helpers import results, split_printed, sweep_command, sweep_env
 
 pytestmark = pytest.mark.slow
 GRID_12 = ("x=range(0,12)", "hydra.sweeper.method=grid")
@@ -49,11 +48,10 @@ class Sweeper:
         while time.monotonic() < deadline:
             found = re.search(r"Join this sweep from another terminal or machine: (.*)", self.text)
             if found:
-                # the command as printed (`cd <launch folder> && <python> <script> ...`), run
-                # from the launch folder, which is this test's folder
-                printed = shlex.split(found.group(1))
-                assert printed[:3] == ["cd", str(self.cwd), "&&"], printed
-                return printed[3:]
+                # the command as printed, run in the launch folder: this test's folder
+                folder, command = split_printed(found.group(1))
+                assert folder == str(self.cwd), folder
+                return command
             assert self.process.poll() is None, self.text
             time.sleep(0.05)
         raise AssertionError(f"no join command in {self.log}:\n{self.text}")

@@ -29,7 +29,8 @@ def test_random_sweep_runs_count_trials_each_a_hydra_job(tmp_path):
     )
     assert summary["best_params"]["x"] == best["config"]["x"]
     # exactly what Hydra applied to the best trial's job, as .hydra/overrides.yaml has it
-    assert summary["best_overrides"] == best["overrides"]
+    # the job's overrides, and the sweeper chosen on the command line: a re-run composes
+    assert summary["best_overrides"] == ["hydra/sweeper=wandb", *best["overrides"]]
     assert summary["rerun_best"].endswith(" ".join(summary["best_overrides"]))
 
 

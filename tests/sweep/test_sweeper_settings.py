@@ -217,8 +217,8 @@ def test_continuous_sweep_without_a_method_explains_random(tmp_path):
 def test_glob_sweeps_a_config_groups_options(tmp_path):
     run_sweep(tmp_path, "shape=glob(*)")
     offsets = sorted(job["config"]["shape"]["offset"] for job in trial_records(tmp_path))
-    assert offsets == [0.0, 1.0]
-    run_sweep(tmp_path, "shape=glob(*,exclude=flat)", sweep_dir="some")
+    assert offsets == [0.0, 0.5, 1.0]  # flat, ring, bowl
+    run_sweep(tmp_path, "shape=glob(*,exclude=[flat,ring])", sweep_dir="some")
     assert [job["overrides"] for job in trial_records(tmp_path, "some")] == [["shape=bowl"]]
     run_sweep(tmp_path, "hydra.sweeper.parameters.shape='glob(b*)'", sweep_dir="configured")
     assert [job["overrides"] for job in trial_records(tmp_path, "configured")] == [["shape=bowl"]]

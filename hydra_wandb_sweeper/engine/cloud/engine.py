@@ -24,6 +24,7 @@ from hydra_wandb_sweeper.engine.base import (
     Trial,
     TrialRecord,
     TrialState,
+    stored_parameters,
 )
 from hydra_wandb_sweeper.engine.cloud.agent import AgentPool
 from hydra_wandb_sweeper.engine.cloud.connection import (
@@ -42,6 +43,7 @@ from hydra_wandb_sweeper.engine.cloud.markers import (
 )
 from hydra_wandb_sweeper.engine.outcome import objective_outcome
 from hydra_wandb_sweeper.errors import SweepRuntimeError
+from hydra_wandb_sweeper.searchspace.conditions import active_keys
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +110,7 @@ class CloudEngine:
         self.state_dir = state_dir
         self._stop_grace_seconds = stop_grace_seconds
         self._names = {name: key for key, name, _ in definition.parameters}
+        self._parameters = stored_parameters(definition)
         self._live: dict[str, Trial] = {}
         self._records: list[TrialRecord] = []
         self._lock = threading.Lock()
@@ -202,10 +205,17 @@ class CloudEngine:
             self._ended = self._agents.ended
             log.info(f"This agent stops: {self._ended}")
             return None
+        # W&B proposes a point of the flattened space: the parameters that do not apply
+        # reach no override; their values stay in the run's config, beside the active list
+        args = command.get("args") or {}
+        params = self._params(args)
+        active = set(active_keys(self._parameters, params))
         trial = Trial(
             number=claim_trial_number(self.state_dir),
             run_id=str(command["run_id"]),
-            params=self._params(command.get("args") or {}),
+            params={key: value for key, value in params.items() if key in active},
+            locked={name: _unwrapped(entry) for name, entry in args.items()},
+            inactive={key: value for key, value in params.items() if key not in active},
         )
         with self._lock:
             self._live[trial.run_id] = trial
@@ -277,7 +287,9 @@ class CloudEngine:
             # runs not yet started, or with values this space lacks, are left out
             if run.id in known or record is None or set(record.params) != set(self._names.values()):
                 continue
-            others.append(record)
+            active = set(active_keys(self._parameters, record.params))
+            params = {key: value for key, value in record.params.items() if key in active}
+            others.append(dataclasses.replace(record, params=params))
         return others
 
     def _server_record(self, number: int, run: Any) -> TrialRecord | None:
@@ -337,14 +349,21 @@ class CloudEngine:
     def _params(self, args: Mapping[str, Any], quiet: bool = False) -> dict[str, Any]:
         """The run command's values by Hydra key (nested W&B blocks give dotted names)."""
         flat: dict[str, Any] = {}
+        blocks = {  # the nested ``parameters:`` blocks: a.b.c is in a and a.b
+            ".".join(name.split(".")[:depth])
+            for name in self._names
+            for depth in range(1, name.count(".") + 1)
+        }
 
         def visit(prefix: str, values: Mapping[str, Any]) -> None:
             for name, entry in values.items():
-                value = entry.get("value") if isinstance(entry, Mapping) and not prefix else entry
+                value = entry if prefix else _unwrapped(entry)
                 full = f"{prefix}{name}"
-                if full not in self._names and isinstance(value, Mapping):
+                if full not in self._names and full in blocks and isinstance(value, Mapping):
                     visit(f"{full}.", value)
-                else:
+                elif not prefix or full not in flat:
+                    # a key sent flat wins over the same key inside a dict a run's app
+                    # logged beside it (``optimizer.lr`` and ``optimizer: {lr: ...}``)
                     flat[full] = value
 
         visit("", args)
@@ -352,3 +371,8 @@ class CloudEngine:
         if unknown and not quiet:
             log.warning(f"W&B sent parameters this sweep does not define: {', '.join(unknown)}")
         return {self._names[name]: value for name, value in flat.items() if name in self._names}
+
+
+def _unwrapped(entry: Any) -> Any:
+    """A run command's (or a run config's) ``{"value": v}`` as ``v``."""
+    return entry.get("value") if isinstance(entry, Mapping) else entry

@@ -18,30 +18,17 @@ The lock dies with its holder on every storage, so a killed process never blocks
 from __future__ import annotations
 
 import contextlib
-import threading
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
 from hydra_wandb_sweeper.engine.local.journal import LOCK_SUFFIX
 from hydra_wandb_sweeper.engine.local.locks import ProcessFileLock, ReentrantLock
+from hydra_wandb_sweeper.engine.local.optuna_private import sql_engine
 
 
 class ClaimLock(Protocol):
     def held(self) -> contextlib.AbstractContextManager[None]: ...
-
-
-class _ThreadOnlyLock:
-    """For a storage only this process sees (an in-memory SQLite database)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.RLock()
-
-    @contextlib.contextmanager
-    def held(self) -> Iterator[None]:
-        with self._lock:
-            yield
 
 
 class _DatabaseLock(ReentrantLock):
@@ -56,16 +43,25 @@ class _DatabaseLock(ReentrantLock):
     def _run(self, statement: str) -> None:
         from sqlalchemy import text
 
-        if self._connection is None:
-            self._connection = self._engine.connect()
         self._connection.execute(text(statement), {"key": self._key})
         self._connection.commit()
 
     def _acquire(self) -> None:
-        self._run(self._statements[0])
+        # a connection of its own only while the lock is held (the lock is the session's):
+        # an idle process holds no connection for it
+        self._connection = self._engine.connect()
+        try:
+            self._run(self._statements[0])
+        except BaseException:
+            self._connection.close()
+            raise
 
     def _release(self) -> None:
-        self._run(self._statements[1])
+        try:
+            self._run(self._statements[1])
+        finally:
+            self._connection.close()
+            self._connection = None
 
 
 def claim_lock(storage_spec: str, storage: Any, sweep_id: str) -> ClaimLock:
@@ -73,19 +69,20 @@ def claim_lock(storage_spec: str, storage: Any, sweep_id: str) -> ClaimLock:
         return ProcessFileLock(storage_spec + LOCK_SUFFIX)
     dialect = storage_spec.split("://", 1)[0].split("+", 1)[0]
     if dialect == "sqlite":
-        database = storage.engine.url.database
-        if not database or database == ":memory:":
-            return _ThreadOnlyLock()
+        database = sql_engine(storage).url.database  # a file: open_storage refuses :memory:
         return ProcessFileLock(str(Path(database).resolve()) + LOCK_SUFFIX)
     name = f"hydra-wandb-sweeper:{sweep_id}"
     if dialect == "postgresql":
         key = zlib.crc32(name.encode())  # advisory locks are keyed by a 64-bit integer
         return _DatabaseLock(
-            storage.engine, "SELECT pg_advisory_lock(:key)", "SELECT pg_advisory_unlock(:key)", key
+            sql_engine(storage),
+            "SELECT pg_advisory_lock(:key)",
+            "SELECT pg_advisory_unlock(:key)",
+            key,
         )
     if dialect in ("mysql", "mariadb"):
         return _DatabaseLock(
-            storage.engine, "SELECT GET_LOCK(:key, -1)", "SELECT RELEASE_LOCK(:key)", name[:64]
+            sql_engine(storage), "SELECT GET_LOCK(:key, -1)", "SELECT RELEASE_LOCK(:key)", name[:64]
         )
     raise ValueError(
         f"storage {storage_spec!r}: the embedded engine supports journal files, SQLite, "

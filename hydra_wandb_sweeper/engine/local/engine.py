@@ -39,8 +39,10 @@ from hydra_wandb_sweeper.engine.base import (
     TrialRecord,
     TrialState,
     new_wandb_id,
+    stored_parameters,
 )
 from hydra_wandb_sweeper.engine.local.claims import claim_lock
+from hydra_wandb_sweeper.engine.local.conditional import inactive_handling, sample_active
 from hydra_wandb_sweeper.engine.local.grid import (
     ENDED_ATTR,
     POINT_ATTR,
@@ -64,7 +66,7 @@ from hydra_wandb_sweeper.engine.local.records import (
     sweep_records,
 )
 from hydra_wandb_sweeper.engine.local.samplers import build_sampler
-from hydra_wandb_sweeper.engine.local.sampling import joiner_seed, suggest
+from hydra_wandb_sweeper.engine.local.sampling import joiner_seed
 from hydra_wandb_sweeper.engine.local.storage import (
     is_stop_requested,
     open_storage,
@@ -75,7 +77,6 @@ from hydra_wandb_sweeper.engine.local.storage import (
 from hydra_wandb_sweeper.engine.outcome import objective_outcome
 from hydra_wandb_sweeper.errors import SweepConfigError
 from hydra_wandb_sweeper.interrupts import deferred_interrupts
-from hydra_wandb_sweeper.searchspace.space import Parameter
 
 log = logging.getLogger(__name__)
 # The sweep loop reports what matters; Optuna's per-study and per-trial lines are noise here.
@@ -90,6 +91,12 @@ def _pruner(definition: SweepDefinition) -> optuna.pruners.BasePruner:
     return build_pruner(definition.early_terminate)
 
 
+def _sampler(
+    definition: SweepDefinition, seed: int | None, bayes: tuple[str, int]
+) -> optuna.samplers.BaseSampler:
+    return build_sampler(definition.method, seed, bayes, conditional=bool(definition.conditions))
+
+
 class LocalEngine:
     """A W&B sweep kept in an Optuna storage; see the module docstring."""
 
@@ -99,6 +106,7 @@ class LocalEngine:
         storage: optuna.storages.BaseStorage,
         study: optuna.Study,
         definition: SweepDefinition,
+        bayes_sampler: str = "gp",
     ) -> None:
         self.sweep_id = study.study_name
         self.definition = definition
@@ -106,10 +114,8 @@ class LocalEngine:
         self._storage = storage
         self._study_id = storage.get_study_id_from_name(study.study_name)
         self._study = study
-        self._parameters = tuple(
-            Parameter(key=key, wandb_name=name, spec=spec)
-            for key, name, spec in definition.parameters
-        )
+        self._parameters = stored_parameters(definition)
+        self._inactive = inactive_handling(definition.method, bayes_sampler)
         self._grid = Grid(self._parameters) if definition.method == "grid" else None
         try:
             self._claims = claim_lock(storage_spec, storage, self.sweep_id)
@@ -139,11 +145,11 @@ class LocalEngine:
                 storage=storage,
                 study_name=new_wandb_id(),
                 direction="maximize" if definition.goal == "maximize" else "minimize",
-                sampler=build_sampler(definition.method, seed, bayes),
+                sampler=_sampler(definition, seed, bayes),
                 pruner=_pruner(definition),
             )
             store_definition(study, definition)
-            return cls(storage_spec, storage, study, definition)
+            return cls(storage_spec, storage, study, definition, bayes[0])
 
     @classmethod
     def join(
@@ -162,10 +168,10 @@ class LocalEngine:
             study = optuna.load_study(
                 study_name=sweep_id,
                 storage=storage,
-                sampler=build_sampler(definition.method, joiner_seed(seed, started), bayes),
+                sampler=_sampler(definition, joiner_seed(seed, started), bayes),
                 pruner=_pruner(definition),
             )
-            engine = cls(storage_spec, storage, study, definition)
+            engine = cls(storage_spec, storage, study, definition, bayes[0])
             engine.reclaim_orphans()
         return engine
 
@@ -185,10 +191,14 @@ class LocalEngine:
     def tell(self, trial: Trial, state: TrialState, value: float | None, error: str | None) -> None:
         with self._guarded():
             with self._lock:
-                optuna_trial = self._live.pop(trial.number)
+                optuna_trial = self._live[trial.number]
+            # still live while it is written: a Ctrl+C that ends the wait for the storage
+            # leaves it to release_unfinished, which keeps the result its job recorded
+            self._finish(optuna_trial, state, value, error)
+            with self._lock:
+                self._live.pop(trial.number)
                 self._live_ids.pop(trial.number, None)
                 self._alone = self._alone and bool(self._live)
-            self._finish(optuna_trial, state, value, error)
 
     def release_unfinished(self, reason: str, *, worker_died: bool = False) -> list[TrialRecord]:
         with self._guarded():
@@ -298,9 +308,10 @@ class LocalEngine:
         if self._grid is not None:
             params = dict(attrs["params"])
         else:
-            params = {param.key: suggest(trial, param, grid=False) for param in self._parameters}
+            params = sample_active(trial, self._parameters, inactive=self._inactive)
             trial.set_user_attr("params", params)
-        return Trial(number=trial.number, run_id=str(attrs["run_id"]), params=params)
+        inactive = {p.key: None for p in self._parameters if p.key not in params}
+        return Trial(trial.number, str(attrs["run_id"]), params, inactive=inactive)
 
     # --- orphans --------------------------------------------------------------------------
     def reclaim_orphans(self) -> None:
@@ -401,10 +412,17 @@ class LocalEngine:
         # Its own storage object: a journal storage holds its thread lock while it takes the
         # file lock, and a claim takes them the other way round; one shared object between
         # this thread and a claim could deadlock.
-        storage = open_storage(self.location) if "://" not in self.location else self._storage
+        # Opened at the first beat that has a trial to beat for, not at start: reading the
+        # sweep's history again is a cost a short-lived process need not pay.
+        storage: optuna.storages.BaseStorage | None = None
         while not self._stop_heartbeat.wait(HEARTBEAT_SECONDS):
             with self._lock:
                 live = list(self._live_ids.values())
+            if not live:
+                continue
+            if storage is None:
+                remote = "://" in self.location
+                storage = self._storage if remote else open_storage(self.location)
             for trial_id in live:
                 try:
                     storage.set_trial_user_attr(trial_id, OWNER_BEAT_ATTR, time.time())

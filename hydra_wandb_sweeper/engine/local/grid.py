@@ -16,6 +16,7 @@ by one process at a time (under the claim lock of :mod:`.claims`), so no point i
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from optuna.trial import FrozenTrial
 from optuna.trial import TrialState as OptunaState
 
 from hydra_wandb_sweeper.engine.local.sampling import grid_choices
+from hydra_wandb_sweeper.searchspace.conditions import branches, is_active, parent_name
 from hydra_wandb_sweeper.searchspace.space import Parameter, grid_values
 
 # A point whose trial's process died this many times while its task ran (os._exit, a
@@ -41,36 +43,52 @@ RERUN_ENDINGS = ("interrupted", "suspect")
 
 
 class Grid:
+    """The grid's points by index. A conditional space is a list of branches, one per
+    assignment of the parameters others depend on (each model), each the product of the
+    parameters that apply in it; only those combinations are points, each once."""
+
     def __init__(self, parameters: Sequence[Parameter]) -> None:
         self.parameters = tuple(parameters)
-        self.axes = [grid_values(param) for param in self.parameters]
-        self.size = math.prod(len(axis) for axis in self.axes)
-
-    def positions(self, index: int) -> list[int]:
-        found = []
-        for axis in reversed(self.axes):
-            index, position = divmod(index, len(axis))
-            found.append(position)
-        return found[::-1]
+        self.axes = {param.key: grid_values(param) for param in self.parameters}
+        parents = {name for param in self.parameters for name in param.when}
+        free = [p for p in self.parameters if parent_name(p.key) not in parents]
+        self._branches: list[tuple[dict[str, Any], list[str]]] = []
+        self._starts: list[int] = []
+        size = 0
+        for branch in branches(self.parameters, self.axes):
+            keys = [p.key for p in free if is_active(p, branch)]
+            self._branches.append((branch, keys))
+            self._starts.append(size)
+            size += math.prod(len(self.axes[key]) for key in keys)
+        self.size = size
 
     def values(self, index: int) -> dict[str, Any]:
-        return {
-            param.key: axis[position]
-            for param, axis, position in zip(
-                self.parameters, self.axes, self.positions(index), strict=True
-            )
-        }
+        """The point's values, keyed by parameter key; parameters that do not apply absent."""
+        branch_index = bisect.bisect_right(self._starts, index) - 1
+        branch, keys = self._branches[branch_index]
+        rest = index - self._starts[branch_index]
+        found = dict(branch)
+        for key in reversed(keys):  # the last parameter varies fastest, as in W&B's grid
+            rest, position = divmod(rest, len(self.axes[key]))
+            found[key] = self.axes[key][position]
+        return {p.key: found[p.key] for p in self.parameters if p.key in found}
 
     def optuna_params(self, index: int) -> tuple[dict[str, Any], dict[str, Any]]:
         """The point as Optuna params and their distributions, as the sampler would store them."""
         params, distributions = {}, {}
-        for param, axis, position in zip(
-            self.parameters, self.axes, self.positions(index), strict=True
-        ):
+        for key, value in self.values(index).items():
+            axis = self.axes[key]
             choices = grid_choices(axis)
-            params[param.key] = choices[position]
-            distributions[param.key] = CategoricalDistribution(choices)
+            params[key] = choices[_position(axis, value)]
+            distributions[key] = CategoricalDistribution(choices)
         return params, distributions
+
+
+def _position(axis: Sequence[Any], value: Any) -> int:
+    for position, candidate in enumerate(axis):
+        if candidate == value and type(candidate) is type(value):
+            return position
+    return axis.index(value)
 
 
 @dataclass

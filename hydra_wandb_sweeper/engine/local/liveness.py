@@ -3,9 +3,13 @@
 A running trial names its owner (the sweeper process that claimed it) and, once its task
 starts, the process that runs it (the same one with the basic launcher, a worker with
 joblib or submitit). Each writes a heartbeat while the trial runs.
-A trial is an orphan when its heartbeats are older than :data:`STALE_AFTER_SECONDS`, or,
-on the same machine, when every process that runs it is provably gone: its pid is free, or
-now belongs to a process started at another time (pid reuse), or the machine rebooted.
+On the same machine, a trial is an orphan when every process that runs it is provably gone:
+its pid is free or a zombie (killed, not yet reaped by its parent), or now belongs to a
+process started at another time (pid reuse), or the machine rebooted. A process that is
+alive keeps its trial however late its heartbeat: one suspended (Ctrl+Z, SIGSTOP, a
+debugger) goes on with it when it continues. On another machine, whose processes cannot be
+checked from here, a trial is an orphan when its heartbeats are older than
+:data:`STALE_AFTER_SECONDS`.
 """
 
 from __future__ import annotations
@@ -34,16 +38,28 @@ def _boot_id() -> str | None:
         return None
 
 
-def _start_ticks(pid: int) -> int | None:
-    """When process ``pid`` started (clock ticks since boot), None where unknown."""
+def _stat_fields(pid: int) -> list[bytes] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name (state first), None where
+    unknown."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as file:
             stat = file.read()
     except OSError:
         return None
     # the command name may hold spaces or parentheses: fields count from the last ')'
-    fields = stat[stat.rfind(b")") + 2 :].split()
-    return int(fields[19])
+    return stat[stat.rfind(b")") + 2 :].split()
+
+
+def _start_ticks(pid: int) -> int | None:
+    """When process ``pid`` started (clock ticks since boot), None where unknown."""
+    fields = _stat_fields(pid)
+    return None if fields is None else int(fields[19])
+
+
+def _is_zombie(pid: int) -> bool:
+    """Ended but not yet reaped by its parent: gone, although its pid still answers."""
+    fields = _stat_fields(pid)
+    return fields is not None and fields[0] in (b"Z", b"X")
 
 
 def identity(pid: int | None = None) -> dict[str, Any]:
@@ -62,10 +78,21 @@ def is_gone(process: Any) -> bool:
         return False
     if process.get("boot") not in (None, _boot_id()):
         return True  # the machine rebooted since
-    if not _pid_exists(pid):
+    if not _pid_exists(pid) or _is_zombie(pid):
         return True
     started = process.get("start")
     return started is not None and started != _start_ticks(pid)
+
+
+def is_here(process: Any) -> bool:
+    """Whether ``process`` ran on this machine since its last boot, so that :func:`is_gone`
+    tells for sure whether it is alive."""
+    return (
+        isinstance(process, Mapping)
+        and process.get("host") == HOST
+        and isinstance(process.get("pid"), int)
+        and process.get("boot") in (None, _boot_id())
+    )
 
 
 def is_this_process(process: Any) -> bool:
@@ -86,13 +113,16 @@ def is_orphan(trial: FrozenTrial, now: float) -> bool:
     """A RUNNING trial whose processes are gone (see the module docstring). This process's
     own live trials are never passed here."""
     attrs = trial.user_attrs
+    owner = attrs.get(OWNER_ATTR)
+    if is_this_process(owner):
+        return True  # named as ours but not live here: a claim this process lost track of
+    job = attrs.get(JOB_ATTR)
+    runners = [owner] if job is None or is_this_process(job) else [owner, job]
+    if all(is_here(process) for process in runners):
+        return all(is_gone(process) for process in runners)  # alive: however late it beats
     started = trial.datetime_start.timestamp() if trial.datetime_start else now
     beats = [attrs.get(name) for name in (OWNER_BEAT_ATTR, JOB_BEAT_ATTR)]
     last_beat = max([float(beat) for beat in beats if beat is not None] or [started])
     if now - last_beat > STALE_AFTER_SECONDS:
         return True
-    owner = attrs.get(OWNER_ATTR)
-    if is_this_process(owner):
-        return True  # named as ours but not live here: a claim this process lost track of
-    job = attrs.get(JOB_ATTR)
     return is_gone(owner) and (job is None or is_this_process(job) or is_gone(job))

@@ -10,12 +10,16 @@ file is opened once per process and guarded by a re-entrant thread lock as well.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
+
+from hydra_wandb_sweeper.interrupts import interruptible_wait, wait_limit
 
 
 class ReentrantLock:
@@ -34,9 +38,13 @@ class ReentrantLock:
 
     @contextlib.contextmanager
     def held(self) -> Iterator[None]:
-        with self._thread_lock:
+        # Waiting for another thread or process is not writing: Ctrl+C ends the wait.
+        with interruptible_wait():
+            self._thread_lock.acquire()
+        try:
             if self._depth == 0:
-                self._acquire()
+                with interruptible_wait():
+                    self._acquire()
             self._depth += 1
             try:
                 yield
@@ -44,6 +52,8 @@ class ReentrantLock:
                 self._depth -= 1
                 if self._depth == 0:
                     self._release()
+        finally:
+            self._thread_lock.release()
 
 
 class ProcessFileLock(ReentrantLock):
@@ -71,7 +81,23 @@ class ProcessFileLock(ReentrantLock):
     def _acquire(self) -> None:
         if self._fd is None:
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
-        fcntl.lockf(self._fd, fcntl.LOCK_EX)
+        limit = wait_limit()
+        if limit is None:
+            fcntl.lockf(self._fd, fcntl.LOCK_EX)
+            return
+        deadline = time.monotonic() + limit  # a process that is ending: a bounded wait
+        while True:
+            try:
+                fcntl.lockf(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except OSError as error:
+                if error.errno not in (errno.EACCES, errno.EAGAIN):
+                    raise
+            if time.monotonic() >= deadline:
+                raise TimeoutError(
+                    errno.ETIMEDOUT, f"another process held the lock {self.path} for {limit:g} s"
+                )
+            time.sleep(0.05)
 
     def _release(self) -> None:
         assert self._fd is not None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -26,6 +27,8 @@ from optuna.distributions import (
 )
 from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
+
+from hydra_wandb_sweeper.engine.local.optuna_private import trials_cached
 
 # The GP sees at most this many finished trials: half of them the best so far (where the
 # optimum is), the rest spread over the whole history (so that the model still knows the
@@ -44,16 +47,26 @@ logging.getLogger("optuna._gp.batched_lbfgsb").setLevel(logging.ERROR)
 
 
 def build_sampler(
-    method: str, seed: int | None, bayes: tuple[str, int]
+    method: str, seed: int | None, bayes: tuple[str, int], *, conditional: bool = False
 ) -> optuna.samplers.BaseSampler:
-    """The sampler for ``method``: grid points come from grid.py, random samples independently."""
+    """The sampler for ``method``: grid points come from grid.py, random samples independently.
+
+    In a conditional space TPE models each group of parameters that appear together on its
+    own (``group=True``); the GP sees inactive parameters at a fixed value (conditional.py)."""
     if method != "bayes":
         return optuna.samplers.RandomSampler(seed=seed)
     kind, startup_trials = bayes
     model: optuna.samplers.BaseSampler
     if kind == "tpe":
         # the model's own start-up is the Sobol design below
-        model = optuna.samplers.TPESampler(seed=seed, n_startup_trials=0, constant_liar=True)
+        with warnings.catch_warnings():  # group is "experimental" since Optuna 2.8
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            model = optuna.samplers.TPESampler(
+                seed=seed,
+                n_startup_trials=0,
+                constant_liar=True,
+                **({"multivariate": True, "group": True} if conditional else {}),
+            )
     else:
         model = BoundedGPSampler(seed=seed, n_startup_trials=0, warn_independent_sampling=False)
     return SobolStartup(model, startup_trials, seed)
@@ -144,9 +157,7 @@ class SobolStartup(optuna.samplers.BaseSampler):
 
     def _in_startup(self, study: Study) -> bool:
         if not self._past_startup:
-            finished = study._get_trials(
-                deepcopy=False, states=(TrialState.COMPLETE,), use_cache=True
-            )
+            finished = trials_cached(study, (TrialState.COMPLETE,))
             # once past, always past: the number of finished trials never goes down
             self._past_startup = len(finished) >= self._n_startup
         return not self._past_startup

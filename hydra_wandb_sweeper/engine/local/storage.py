@@ -11,6 +11,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno
+import functools
+import importlib.util
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +21,9 @@ from typing import Any
 import optuna
 
 from hydra_wandb_sweeper.engine.base import SweepDefinition
-from hydra_wandb_sweeper.engine.local.journal import SafeJournalBackend
+from hydra_wandb_sweeper.engine.local.journal import open_journal
+from hydra_wandb_sweeper.engine.local.optuna_private import shared_rdb_storage
+from hydra_wandb_sweeper.engine.local.sqlite_waits import STEP_SECONDS, connection_factory
 from hydra_wandb_sweeper.errors import SweepConfigError, SweepStorageError
 
 DEFINITION_ATTR = "wandb_sweep"
@@ -28,17 +33,27 @@ STATE_FOLDER = ".wandb-sweeps"
 STOP_ATTR = "stop_requested"
 # How long a SQLite write waits for another process's write before it fails.
 SQLITE_BUSY_SECONDS = 60.0
+# Connections each process opens to a database server (README, "Storage"): one for the
+# claim lock while it is held, one for everything else.
+CONNECTIONS_PER_PROCESS = 2
 
 
-def open_storage(spec: str) -> optuna.storages.BaseStorage:
-    """A journal file for a path, an RDB storage for a URL; errors name ``hydra.sweeper.storage``."""
+def open_storage(spec: str, *, read_only: bool = False) -> optuna.storages.BaseStorage:
+    """A journal file for a path, an RDB storage for a URL; errors name ``hydra.sweeper.storage``.
+
+    ``read_only``: for reading sweeps back (the command-line tool), which must work on a
+    storage this process may not write (a read-only mount, another user's files): nothing is
+    created, locked or set up."""
     try:
         if "://" in spec:
-            return _open_database(spec)
+            return _open_database(spec, read_only=read_only)
         path = Path(spec).expanduser()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _ignore_in_git(path.parent)
-        return optuna.storages.JournalStorage(SafeJournalBackend(str(path)))
+        if not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _ignore_in_git(path.parent)
+        return open_journal(str(path), read_only=read_only)
+    except SweepConfigError:
+        raise
     except Exception as error:  # any driver error: the user must see which URL failed
         raise SweepConfigError(
             "hydra.sweeper.storage",
@@ -48,17 +63,50 @@ def open_storage(spec: str) -> optuna.storages.BaseStorage:
         ) from None
 
 
-def _open_database(url: str) -> optuna.storages.RDBStorage:
+def _open_database(url: str, *, read_only: bool = False) -> optuna.storages.BaseStorage:
+    # One storage per URL and process (the sweep loop, its heartbeat and an in-process job
+    # share it), keyed by pid so that a forked child opens its own connections.
+    return _database(url, read_only, os.getpid())
+
+
+@functools.lru_cache(maxsize=16)
+def _database(url: str, read_only: bool, pid: int) -> optuna.storages.BaseStorage:
     if not url.startswith("sqlite"):
-        return optuna.storages.RDBStorage(url)
+        # A server admits max_connections clients (PostgreSQL: 100): each process holds
+        # at most CONNECTIONS_PER_PROCESS, so that a sweep's processes are what counts.
+        bounded = {"pool_size": CONNECTIONS_PER_PROCESS, "max_overflow": 0}
+        return shared_rdb_storage(
+            optuna.storages.RDBStorage(with_driver(url), engine_kwargs=bounded)
+        )
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.database in (None, "", ":memory:"):
+        raise SweepConfigError(
+            "hydra.sweeper.storage",
+            f"got {url!r}, an in-memory SQLite database: it lives in this process alone, so "
+            "no job, resume or other process could reach the sweep. Expected a file, such as "
+            "sqlite:///sweeps.db",
+        )
     # a timeout in the URL (sqlite:///x.db?timeout=5) wins over ours
-    connect_args = {} if "timeout=" in url else {"timeout": SQLITE_BUSY_SECONDS}
+    busy = float(parsed.query.get("timeout", SQLITE_BUSY_SECONDS))  # type: ignore[arg-type]
+    # SQLite waits for a busy database in steps that Ctrl+C can end (see sqlite_waits)
+    connect_args = {"timeout": STEP_SECONDS, "factory": connection_factory(busy)}
     storage = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": connect_args})
-    if storage.engine.url.database not in (None, "", ":memory:"):
+    if not read_only:
         # WAL: readers never block the writer, and a kill mid-write never tears the database
         with storage.engine.connect() as connection:
             connection.exec_driver_sql("PRAGMA journal_mode=WAL")
-    return storage
+    return shared_rdb_storage(storage)
+
+
+def with_driver(url: str) -> str:
+    """``postgresql://`` (the README's form) through psycopg 3, the driver of the ``postgres``
+    extra: SQLAlchemy 2.1 picks it for a URL without a driver, but 2.0 picks psycopg2. A URL
+    that names its driver (``postgresql+psycopg2://``) is left as written."""
+    if url.startswith("postgresql://") and importlib.util.find_spec("psycopg") is not None:
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
 
 
 def _ignore_in_git(folder: Path) -> None:

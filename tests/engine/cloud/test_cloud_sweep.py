@@ -42,6 +42,7 @@ def _trial_records(sweep_dir: Path) -> list[dict]:
     return [json.loads(path.read_text()) for path in sorted(sweep_dir.glob("*/trial.json"))]
 
 
+@pytest.mark.oldest  # wandb 0.19's client too
 def test_grid_sweep_with_the_basic_launcher(
     wandb_server: WandbServer, client_env: dict[str, str], tmp_path: Path
 ) -> None:
