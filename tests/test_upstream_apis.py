@@ -107,3 +107,21 @@ def test_omegaconfs_nodes():
     assert isinstance(config, DictConfig) and isinstance(config.command, ListConfig)
     assert config._get_node("command")._get_node(0)._value() == "${program}"
     assert config.a._get_node("b")._value() == 1
+
+
+def test_wandbs_request_handle_the_cloud_agent_sends_through():
+    # engine/cloud/graphql.py _send: wandb-core's GraphQL handle of wandb.Api() where the
+    # release has one, else the public API's own GraphQL client (wandb 0.19 to 0.25)
+    import wandb
+
+    source = inspect.getsource(wandb.Api.__init__)
+    if "_service_api" in source:
+        from wandb.apis.public.service_api import ServiceApi
+        from wandb.sdk.lib.service.service_connection import WandbApiFailedError
+
+        assert {"query", "variables", "timeout"} <= set(parameters(ServiceApi.execute_graphql))
+        assert "response" in parameters(WandbApiFailedError.__init__)
+    else:
+        from wandb_gql import gql  # noqa: F401
+
+        assert isinstance(wandb.Api.client, property)

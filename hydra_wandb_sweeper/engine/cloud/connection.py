@@ -51,8 +51,12 @@ class SweepPath:
 @dataclass
 class Connection:
     base_url: str
-    api: Any  # wandb.Api
     client: GraphQLClient
+
+    @property
+    def api(self) -> Any:
+        """The current ``wandb.Api()`` (a new one after a trial's ``wandb.teardown()``)."""
+        return self.client.api
 
     @property
     def default_entity(self) -> str:
@@ -131,4 +135,7 @@ def connect() -> Connection:
         raise no_key from None
     except wandb.errors.CommError as error:
         raise unreachable(base_url, type(error).__name__) from None
-    return Connection(base_url=str(api.settings["base_url"]), api=api, client=GraphQLClient(api))
+    return Connection(
+        base_url=str(api.settings["base_url"]),
+        client=GraphQLClient(api, reconnect=lambda: wandb.Api(timeout=int(PROBE_SECONDS * 2))),
+    )

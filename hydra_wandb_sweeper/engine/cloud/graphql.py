@@ -7,7 +7,9 @@ through wandb-core, so that its retry policy (429, 5xx but 501, the 4xx it deems
 extra-header settings, ``WANDB_INSECURE_DISABLE_SSL``, the TLS trust of the system (and
 ``SSL_CERT_FILE``) and identity-token logins are W&B's, not a copy of them. The wandb client
 keeps that handle (``Api._service_api``) private, as it keeps its agent helpers; its own
-``wandb agent`` uses it the same way.
+``wandb agent`` uses it the same way. Releases before it (wandb 0.19 to 0.25) sent the public
+API's GraphQL over their own ``requests`` session (``Api.client``: the same settings, W&B's
+retries of the time), and the documents go through that.
 
 Failures come in four kinds: the server is gone for now (``ServerUnreachable``: no answer,
 a 5xx, after wandb-core's retries), the thing asked about is not there
@@ -20,7 +22,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -68,6 +71,11 @@ mutation UpsertSweep($id: ID, $entityName: String, $projectName: String, $priorR
 """
 
 
+# How long W&B's agent waits for wandb-core to answer a heartbeat (its retries included);
+# a slower answer is no answer, and the next heartbeat asks again.
+REQUEST_SECONDS = 60.0
+
+
 class ServerUnreachable(Exception):
     """No answer from the W&B server (refused, timed out, a 5xx), after wandb-core's retries."""
 
@@ -89,17 +97,33 @@ class RequestFailed(Exception):
 _GAVE_UP = re.compile(r"giving up after .*?HTTP (\d{3})", re.DOTALL)
 
 
+def _transport_gone(error: Exception) -> bool:
+    """Whether ``error`` is this process's wandb-core connection ending (``wandb.teardown()``)
+    rather than wandb-core reporting on a request: only its reports carry a response."""
+    if getattr(error, "response", None) is not None:
+        return False
+    return "did not respond in time" not in str(error)  # a slow server, not a lost wandb-core
+
+
 def classify(error: Exception) -> Exception:
-    """One of the four failures above for a wandb ``WandbApiFailedError``."""
+    """One of the four failures above for what the wandb client raised: wandb-core's
+    ``WandbApiFailedError``, or (wandb releases whose public API still spoke HTTP itself)
+    ``requests``' errors and the GraphQL client's."""
     response = getattr(error, "response", None)
-    status = int(getattr(response, "http_status", 0) or 0)
+    status = int(
+        getattr(response, "http_status", 0) or getattr(response, "status_code", 0) or 0
+    )
     message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     if status == 0 and (gave_up := _GAVE_UP.search(str(error))):
         status = int(gave_up.group(1))
     elif status == 0 and "giving up after" in str(error):
         return ServerUnreachable(message)  # no HTTP answer at all, retried
     elif status == 0 and "service process" in str(error):
-        return ServerUnreachable(message)  # wandb-core itself is gone
+        return ServerUnreachable(message)  # wandb-core itself is gone, or slower than waited
+    elif status == 0 and isinstance(error, requests.RequestException):
+        return ServerUnreachable(type(error).__name__)
+    elif status == 0 and type(error).__name__ == "AuthenticationError":
+        return ServerRefused("the credentials were refused")
     if status == 404:
         return NotFoundOnServer(message)
     if status in (401, 403):
@@ -109,18 +133,68 @@ def classify(error: Exception) -> Exception:
     return RequestFailed(message if status in (0, 200) else f"HTTP {status}: {message}")
 
 
-@dataclass(frozen=True)
-class GraphQLClient:
-    api: Any  # wandb.Api: its credentials and its wandb-core transport
+def _through_core(api: Any) -> bool:
+    """Whether this wandb's public API sends GraphQL through wandb-core (newer releases)."""
+    return callable(getattr(getattr(api, "_service_api", None), "execute_graphql", None))
 
-    def execute(self, document: str, variables: dict[str, Any]) -> dict[str, Any]:
-        # No timeout of our own: wandb-core bounds each try (30 s by default,
-        # WANDB_HTTP_TIMEOUT) and the retries; the agent decides how long it waits.
+
+def _send(api: Any, document: str, variables: dict[str, Any], timeout: float) -> Any:
+    if _through_core(api):
+        return api._service_api.execute_graphql(document, variables, timeout=timeout)
+    # older releases: the public API's own requests session and retries (``Api.client``)
+    from wandb_gql import gql
+
+    return api.client.execute(gql(document), variable_values=variables, timeout=timeout)
+
+
+class GraphQLClient:
+    """W&B's GraphQL through a ``wandb.Api()`` and the wandb-core process it talks to.
+
+    A trial that runs in this process resets wandb with ``wandb.teardown()`` (as W&B's own
+    agent does before each run), which ends the wandb-core process this client's requests
+    go through; W&B's agent then opens a new ``wandb.Api()``, and so does this client, once,
+    at the first request that finds its wandb-core gone.
+    """
+
+    def __init__(self, api: Any, reconnect: Callable[[], Any] | None = None) -> None:
+        self._api = api
+        self._reconnect = reconnect
+        self._lock = threading.Lock()
+
+    @property
+    def api(self) -> Any:
+        with self._lock:
+            return self._api
+
+    def execute(
+        self, document: str, variables: dict[str, Any], timeout: float = REQUEST_SECONDS
+    ) -> dict[str, Any]:
+        # wandb-core bounds each try (30 s, WANDB_HTTP_TIMEOUT) and retries; ``timeout`` is
+        # how long this side waits for all of it, as W&B's agent waits for a heartbeat.
+        api = self.api
         try:
-            data = self.api._service_api.execute_graphql(document, variables)
-        except Exception as error:  # WandbApiFailedError, or wandb-core failing to start
-            raise classify(error) from None
+            data = _send(api, document, variables, timeout)
+        except Exception as error:  # WandbApiFailedError, or wandb-core gone
+            gone = _through_core(api) and _transport_gone(error)
+            if self._reconnect is None or not gone:
+                raise classify(error) from None
+            api = self._renew(api)
+            try:
+                data = _send(api, document, variables, timeout)
+            except Exception as again:
+                raise classify(again) from None
         return dict(data or {})
+
+    def _renew(self, stale: Any) -> Any:
+        """A new ``wandb.Api()`` in place of ``stale`` (unless another thread renewed it)."""
+        assert self._reconnect is not None
+        with self._lock:
+            if self._api is stale:
+                try:
+                    self._api = self._reconnect()
+                except Exception as error:  # no server to log in to: retried as any request
+                    raise classify(error) from None
+            return self._api
 
     def create_agent(self, host: str, sweep: str, project: str, entity: str) -> str:
         data = self.execute(

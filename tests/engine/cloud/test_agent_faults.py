@@ -59,7 +59,13 @@ def run_with_fault(
 def test_every_run_runs_through_a_fault(
     wandb_server: WandbServer, client_env: dict[str, str], tmp_path: Path, fault: dict[str, Any]
 ) -> None:
-    env = {**client_env, "HYDRA_WANDB_SWEEPER_HEARTBEAT_SECONDS": "0.5"}
+    env = {
+        **client_env,
+        "HYDRA_WANDB_SWEEPER_HEARTBEAT_SECONDS": "0.5",
+        # W&B's own settings for wandb-core's GraphQL backoff (2-60 s by default)
+        "WANDB__GRAPHQL_RETRY_WAIT_MIN_SECONDS": "0.2",
+        "WANDB__GRAPHQL_RETRY_WAIT_MAX_SECONDS": "1",
+    }
     done, finished = run_with_fault(wandb_server, env, tmp_path / "multirun", fault)
     output = done.stdout + done.stderr
     assert wandb_server.state()["faults_applied"], "the fault was never injected"

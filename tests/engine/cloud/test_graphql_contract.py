@@ -76,7 +76,10 @@ def contract(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[WandbSe
         done = subprocess.run(
             [sys.executable, "-c", SCENARIO],
             cwd=workdir,
-            env=server.client_env(workdir / "home"),
+            # W&B's extra-header setting: every request of the client carries it
+            env=server.client_env(
+                workdir / "home", WANDB__EXTRA_HTTP_HEADERS='{"X-Test-Header": "contract"}'
+            ),
             capture_output=True,
             text=True,
             timeout=120,
@@ -174,3 +177,13 @@ def test_the_test_server_refuses_a_name_where_w_and_b_takes_a_node_id(contract) 
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=10)
     assert refused.value.code == 404
+
+
+def test_the_agent_speaks_through_the_wandb_client_s_transport(contract) -> None:
+    """Its requests carry what W&B's settings add to every request of the client (here an
+    extra header; proxies, TLS trust and tokens go the same way), with W&B's credentials."""
+    server, _ = contract
+    for operation in ("CreateAgent", "Heartbeat", "SweepNodeId"):
+        for request in server.requests(operation):
+            assert request["headers"].get("x-test-header") == "contract", operation
+            assert request["authorization"], operation
