@@ -40,8 +40,8 @@ from tuning_tasks import TASKS
 
 CHECKPOINTS = (10, 20, 40)
 RESULTS = Path(__file__).resolve().parent / "results" / "search_suite.jsonl"
-# The sweeper's default bayes, under the name of the variant it is (checked in main()).
-DEFAULT = "ours gp sobol5"
+# The sweeper's default bayes, under the name of the variant it is.
+DEFAULT = "ours gp sobol5 ls3"
 PEERS = ("W&B bayes", "optuna gp", "optuna tpe", "hebo")
 
 
@@ -78,7 +78,9 @@ def methods(engines: Engines) -> dict[str, peers.Run]:
         return lambda task, seed, n: make()(task, seed, n)
 
     table: dict[str, peers.Run] = {
-        "ours gp sobol5": peers.ours("bayes", ("gp", 5)),
+        # before: Optuna's 10 local searches of the acquisition function
+        "ours gp sobol5": peers.ours("bayes", ("gp", 5), factory=gp_factory(10)),
+        "ours gp sobol5 ls3": peers.ours("bayes"),
         "W&B bayes": lazy(lambda: peers.wandb("bayes", engines.wandb())),
         "W&B random": lazy(lambda: peers.wandb("random", engines.wandb())),
         "optuna gp": peers.optuna_gp(),
@@ -86,6 +88,24 @@ def methods(engines: Engines) -> dict[str, peers.Run]:
         "hebo": lazy(lambda: peers.hebo(engines.hebo())),
     }
     return table
+
+
+def gp_factory(local_searches: int) -> peers.SamplerFactory:
+    """The default sampler with the GP's acquisition searched from fewer starting points."""
+    from hydra_wandb_sweeper.engine.local import samplers
+
+    def build(method: str, seed: int | None, bayes: tuple[str, int]) -> Any:
+        if method != "bayes":
+            return samplers.build_sampler(method, seed, bayes)
+        model = samplers.BoundedGPSampler(
+            seed=seed,
+            n_startup_trials=0,
+            warn_independent_sampling=False,
+            local_searches=local_searches,
+        )
+        return samplers.SobolStartup(model, bayes[1], seed)
+
+    return build
 
 
 # --- the results file ----------------------------------------------------------------------
@@ -202,6 +222,40 @@ def report(runs: dict[tuple[str, str, int], list[float]], tasks: list[str]) -> N
             print(f"  default / {peer:12} median regret: " + " | ".join(cells))
 
 
+def markdown(runs: dict[tuple[str, str, int], list[float]], tasks: list[str]) -> None:
+    """The default's median regret over each peer's at every checkpoint (bold: the peer is
+    ahead), then the share of seeds on which the default is ahead, one row per task."""
+    peers_run = [p for p in PEERS if any(p in regrets(runs, task) for task in tasks)]
+    budgets = "/".join(map(str, CHECKPOINTS))
+    header = "| task | " + " | ".join(f"vs {p} ({budgets})" for p in peers_run) + " |"
+    rule = "|---|" + "---|" * len(peers_run)
+    ratios, shares = [header, rule], [header.replace("vs ", "wins vs "), rule]
+    for task in tasks:
+        table = regrets(runs, task)
+        if DEFAULT not in table:
+            continue
+        ours = table[DEFAULT]
+        ratio_cells, share_cells = [], []
+        for peer in peers_run:
+            if peer not in table:
+                ratio_cells.append("-")
+                share_cells.append("-")
+                continue
+            texts, wins = [], []
+            for column in range(len(CHECKPOINTS)):
+                mine = float(np.median([r[column] for r in ours.values()]))
+                theirs = float(np.median([r[column] for r in table[peer].values()]))
+                text = ratio(mine, theirs)
+                texts.append(f"**{text}**" if mine > theirs else text)
+                wins.append(f"{win_share(ours, table[peer], column):.0%}")
+            seeds = f" ({len(table[peer])} seeds)" if len(table[peer]) != len(ours) else ""
+            ratio_cells.append(" / ".join(texts) + seeds)
+            share_cells.append(" / ".join(wins))
+        ratios.append(f"| {task} ({len(ours)} seeds) | " + " | ".join(ratio_cells) + " |")
+        shares.append(f"| {task} | " + " | ".join(share_cells) + " |")
+    print("\n" + "\n".join(ratios) + "\n\n" + "\n".join(shares))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=20)
@@ -210,6 +264,7 @@ def main() -> None:
     parser.add_argument("--shard", default="0/1", help="i/n: run every n-th pending run")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--report", action="store_true", help="print the tables only")
+    parser.add_argument("--markdown", action="store_true", help="and the ratios as markdown")
     args = parser.parse_args()
     tasks = list(TASKS) if args.tasks == "all" else args.tasks.split(",")
     engines = Engines()
@@ -230,6 +285,8 @@ def main() -> None:
         finally:
             engines.close()
     report(load(args.results), tasks)
+    if args.markdown:
+        markdown(load(args.results), tasks)
 
 
 if __name__ == "__main__":

@@ -1,35 +1,24 @@
 """W&B's engine beside ours: the ``sweeps`` package in its own virtual environment.
 
-``sweeps`` pins numpy<2, so it cannot live in the project's environment. The first use
-creates ``~/.cache/hydra-wandb-sweeper-bench/sweeps`` (``python -m venv``, then
-``pip install sweeps "numpy<2" scipy scikit-learn``) and later uses reuse it; the benchmark
-talks to it through ``sweeps_worker.py`` over stdin/stdout JSON lines.
+``sweeps`` pins numpy<2, so it cannot live in the project's environment: it lives in the
+cached venv the tests use (``python -m tests.support.sweeps_venv`` makes it once, under
+``~/.cache/hydra-wandb-sweeper``); the benchmark talks to it through ``sweeps_worker.py``
+over stdin/stdout JSON lines (that worker also times ``sweeps.next_run``).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "hydra-wandb-sweeper-bench"
-VENV = CACHE / "sweeps"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.support
+
+from tests.support.sweeps_venv import ensure as ensure_venv
+
 WORKER = Path(__file__).resolve().parent / "sweeps_worker.py"
-
-
-def ensure_venv() -> Path:
-    python = VENV / "bin" / "python"
-    probe = [str(python), "-c", "import sweeps, sklearn"]
-    if python.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
-        return python
-    print(f"installing W&B's sweeps package into {VENV} (once)", file=sys.stderr)
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
-    packages = ["sweeps", "numpy<2", "scipy", "scikit-learn"]
-    subprocess.run([str(python), "-m", "pip", "install", "-q", *packages], check=True)
-    return python
 
 
 class WandbEngine:

@@ -19,6 +19,10 @@ class SweepConfigError(CompactHydraException, ValueError):
         self.message = message
         super().__init__(f"{key}: {message}")
 
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        # raised in a worker process (joblib, submitit), it must unpickle in the sweeper
+        return type(self), (self.key, self.message)
+
 
 class SweepRuntimeError(CompactHydraException, RuntimeError):
     """The sweep cannot go on (failure budget exceeded, storage lost); finished trials are kept."""

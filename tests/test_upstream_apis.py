@@ -38,6 +38,15 @@ def test_optunas_gp_calls_the_fitting_hook_the_bounded_gp_overrides():
     )
 
 
+def test_optunas_gp_local_search_count():
+    # engine/local/samplers.py BoundedGPSampler(local_searches=...)
+    sampler = optuna.samplers.GPSampler(seed=0)
+    assert isinstance(getattr(sampler, optuna_private.GP_LOCAL_SEARCH_ATTR), int)
+    assert optuna_private.GP_LOCAL_SEARCH_ATTR in inspect.getsource(
+        optuna.samplers.GPSampler._optimize_acqf
+    )
+
+
 def test_optunas_cached_trial_list():
     # optuna_private.trials_cached (the Sobol start-up counts finished trials with it)
     assert {"deepcopy", "states", "use_cache"} <= set(parameters(optuna.Study._get_trials))

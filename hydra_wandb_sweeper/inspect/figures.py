@@ -5,7 +5,6 @@ a learning-curve plot that marks where early termination stopped each trial."""
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,6 +20,7 @@ from optuna.trial import FrozenTrial
 from optuna.trial import TrialState as OptunaState
 
 from hydra_wandb_sweeper.inspect.table import Column, SweepTable
+from hydra_wandb_sweeper.searchspace.method import hyperband_bands
 
 TEMPLATE = "plotly_white"
 _STATES = {"finished": OptunaState.COMPLETE, "stopped": OptunaState.COMPLETE}
@@ -258,23 +258,15 @@ def _lines(
 
 
 def _brackets(table: SweepTable, last_step: int) -> list[int]:
-    """Hyperband's bracket steps (min_iter * eta^k) up to the last reported step."""
+    """Hyperband's bands (W&B's, as the engines apply them) up to the last reported step."""
     rule = table.early_terminate or {}
     if rule.get("type") != "hyperband":
         return []
-    eta = float(rule.get("eta", 3))
-    if "min_iter" in rule:
-        first = float(rule["min_iter"])
-    elif "max_iter" in rule and "s" in rule:
-        first = float(rule["max_iter"]) / eta ** float(rule["s"])
-    else:
+    try:
+        bands = hyperband_bands(rule)
+    except (KeyError, TypeError, ZeroDivisionError):  # a rule W&B took and we would not
         return []
-    steps: list[int] = []
-    step = first
-    while step <= last_step and eta > 1 and first > 0:
-        steps.append(math.ceil(step))
-        step *= eta
-    return steps
+    return sorted({band for band in bands if 1 <= band <= last_step})
 
 
 def _metric(table: SweepTable) -> str:

@@ -116,9 +116,12 @@ class TrialTask:
     this wrapper. It pickles, so worker processes get it too.
     """
 
-    def __init__(self, task_function: Callable[[Any], Any]) -> None:
+    def __init__(
+        self, task_function: Callable[[Any], Any], time_limit: float | None = None
+    ) -> None:
         self.task_function = task_function
         self.environments: dict[int, dict[str, str]] = {}
+        self.time_limit = time_limit  # hydra.sweeper.trial_timeout_seconds
 
     def __call__(self, config: Any) -> Any:
         from hydra.core.hydra_config import HydraConfig
@@ -132,6 +135,7 @@ class TrialTask:
             restart_environment,
         )
         from hydra_wandb_sweeper.job.reporting import current_trial
+        from hydra_wandb_sweeper.job.time_limit import time_limit
 
         hydra_config = HydraConfig.get()
         with env_override(self.environments.get(int(hydra_config.job.num), {})):
@@ -142,7 +146,7 @@ class TrialTask:
             with trial_lifeline():
                 trial = current_trial()
                 # on SLURM: checkpoint before a requeue; a requeued job resumes its W&B run
-                with restart_environment(), preemption_guard():
+                with restart_environment(), preemption_guard(), time_limit(self.time_limit):
                     if isinstance(trial, CloudTrialReporter):  # W&B's server may stop it
                         returned = trial.run(self.task_function, config)
                     else:

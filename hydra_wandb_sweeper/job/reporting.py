@@ -167,8 +167,18 @@ def _taken_elsewhere_ignored() -> contextlib.suppress:
 def _storage(storage_spec: str) -> Any:
     # One storage object per process: a journal storage replays its file only once.
     from hydra_wandb_sweeper.engine.local.storage import open_storage
+    from hydra_wandb_sweeper.errors import SweepConfigError, SweepStorageError
 
-    return open_storage(storage_spec)
+    try:
+        return open_storage(storage_spec)
+    except SweepConfigError as error:
+        # the sweeper opened it: a job that cannot (a server that refuses one more client)
+        # meets a storage fault, not a bad setting
+        raise SweepStorageError(
+            f"The sweep's storage {storage_spec} could not be opened by a trial's job "
+            f"({error.message}). Finished trials are kept: resume with the join command "
+            "printed at the start"
+        ) from None
 
 
 @functools.lru_cache(maxsize=32)

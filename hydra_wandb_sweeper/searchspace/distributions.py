@@ -11,7 +11,6 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
 from hydra_wandb_sweeper.errors import SweepConfigError
@@ -82,22 +81,29 @@ def spec_from_wandb_dict(raw: Mapping[str, Any], error_key: str) -> dict[str, An
 
 
 def grid_values(spec: Mapping[str, Any], error_key: str) -> list[Any]:
-    """The values ``method: grid`` iterates over, in order.
+    """The values ``method: grid`` iterates over, in order, as W&B's scheduler makes them.
 
-    ``q_uniform`` gives the multiples of ``q`` that lie in ``[min, max]`` (both ends
-    included), ints when ``q`` is an int (as W&B's quantized samples are).
+    ``q_uniform`` gives ``min, min + q, ...`` below ``max`` (``max`` itself excluded), floats
+    unless ``min``, ``max`` and ``q`` are all ints: W&B's grid is ``numpy.arange(min, max,
+    q)``. ``categorical_w_probabilities`` is refused, as W&B's grid refuses it.
     """
     distribution = spec["distribution"]
-    if distribution in ("int_uniform", "q_uniform"):
-        _check_grid_size(spec, error_key)
     if distribution == "constant":
         return [spec["value"]]
-    if distribution in ("categorical", "categorical_w_probabilities"):
+    if distribution == "categorical":
         return list(spec["values"])
     if distribution == "int_uniform":
+        _check_grid_size(spec, spec["max"] - spec["min"] + 1, error_key)
         return list(range(spec["min"], spec["max"] + 1))
     if distribution == "q_uniform":
-        return _quantized_grid(spec["min"], spec["max"], spec["q"])
+        _check_grid_size(spec, _arange_length(spec["min"], spec["max"], spec["q"]), error_key)
+        return _arange(spec["min"], spec["max"], spec["q"])
+    if distribution == "categorical_w_probabilities":
+        raise SweepConfigError(
+            error_key,
+            f"method grid runs every value once, so it takes no probabilities ({dict(spec)!r}); "
+            "drop 'probabilities' (W&B's grid refuses them), or choose method random or bayes",
+        )
     raise SweepConfigError(
         error_key,
         f"method grid needs discrete parameters, but this one is continuous ({dict(spec)!r}); "
@@ -260,29 +266,28 @@ def _check_probabilities(values: list[Any], probabilities: list[float], error_ke
         )
 
 
-def _check_grid_size(spec: Mapping[str, Any], error_key: str) -> None:
-    first, last = _multiples_of_q_between(spec["min"], spec["max"], spec.get("q", 1))
-    if last < first:
+def _check_grid_size(spec: Mapping[str, Any], size: int, error_key: str) -> None:
+    # min < max is checked with the spec, so a grid has at least one value
+    if size > MAX_GRID_SIZE:
         raise SweepConfigError(
             error_key,
-            f"method grid found no multiple of q between min and max in {dict(spec)!r}; "
-            "widen the range or change q",
-        )
-    if last - first + 1 > MAX_GRID_SIZE:
-        raise SweepConfigError(
-            error_key,
-            f"method grid would enumerate {last - first + 1} values of {dict(spec)!r} (limit "
+            f"method grid would enumerate {size} values of {dict(spec)!r} (limit "
             f"{MAX_GRID_SIZE}); use a coarser q, a narrower range or method random or bayes",
         )
 
 
-def _quantized_grid(low: float, high: float, q: float) -> list[Any]:
-    first, last = _multiples_of_q_between(low, high, q)
-    step = Decimal(repr(q))  # decimal steps: 0.1 * 3 is 0.3, not 0.30000000000000004
-    as_type = int if isinstance(q, int) else float  # W&B's q distributions: ints for an int q
-    return [as_type(k * step) for k in range(first, last + 1)]
+def _arange_length(low: float, high: float, step: float) -> int:
+    return max(0, math.ceil((high - low) / step))
 
 
-def _multiples_of_q_between(low: float, high: float, q: float) -> tuple[int, int]:
-    step = Decimal(repr(q))
-    return math.ceil(Decimal(repr(low)) / step), math.floor(Decimal(repr(high)) / step)
+def _arange(low: float, high: float, step: float) -> list[Any]:
+    """``numpy.arange(low, high, step).tolist()``, value for value (numpy is no dependency
+    of this layer): ints when all three are ints; else ``low``, ``low + step``, then
+    ``low + i * delta`` with ``delta = (low + step) - low``, as numpy fills a float range."""
+    length = _arange_length(low, high, step)
+    if not any(isinstance(value, float) for value in (low, high, step)):
+        return [low + i * step for i in range(length)]
+    start = float(low)
+    second = start + step
+    delta = second - start
+    return [start, second][:length] + [start + i * delta for i in range(2, length)]

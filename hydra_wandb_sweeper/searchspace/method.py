@@ -116,23 +116,54 @@ def _check_early_terminate(early_terminate: Any) -> None:
         if value is not None and (_as_int(value) is None or value < 1):
             raise SweepConfigError(f"{where}.{name}", f"expected an integer >= 1, got {value!r}")
     has_min_iter = early_terminate.get("min_iter") is not None
-    has_max_iter_and_s = all(early_terminate.get(n) is not None for n in ("max_iter", "s"))
-    if not (has_min_iter or has_max_iter_and_s):
+    has_max_iter = early_terminate.get("max_iter") is not None
+    has_s = early_terminate.get("s") is not None
+    if (has_max_iter and not has_s) or not (has_min_iter or has_max_iter):
         raise SweepConfigError(
             where,
-            f"hyperband needs min_iter, or max_iter and s, to place its brackets; got "
+            f"hyperband needs min_iter, or max_iter and s, to place its bands; got "
             f"{dict(early_terminate)!r}. E.g. {{type: hyperband, min_iter: 3, eta: 3}}",
         )
     eta = early_terminate.get("eta")
-    if eta is not None and (_as_int(eta) is None or eta <= 1):
+    if eta is not None and (not _is_finite_number(eta) or eta <= 1):
         raise SweepConfigError(
             f"{where}.eta",
-            f"expected an integer > 1 (keep the top 1/eta of runs at each bracket; default 3), "
+            f"expected a number > 1 (keep the top 1/eta of runs at each band; default 3), "
             f"got {eta!r}",
+        )
+    if not hyperband_bands(early_terminate):
+        raise SweepConfigError(
+            where,
+            f"max_iter / eta is below 1, so hyperband has no band to stop runs at (W&B's "
+            f"scheduler refuses it); got {dict(early_terminate)!r}: raise max_iter or lower eta",
         )
     strict = early_terminate.get("strict")
     if strict is not None and not isinstance(strict, bool):
         raise SweepConfigError(f"{where}.strict", f"expected true or false, got {strict!r}")
+
+
+def hyperband_bands(early_terminate: Mapping[str, Any]) -> list[int]:
+    """The numbers of metric rows at which hyperband compares runs, as W&B's scheduler places
+    them (``sweeps/hyperband_stopping.py``): with ``max_iter`` and ``s`` (which win when both
+    forms are given), ``int(max_iter / eta**i)`` for i = 1..s while it stays >= 1; else
+    ``int(min_iter * eta**k)`` for k = 0..99. Same arithmetic as W&B's (``eta`` kept int or
+    float as written), so the same bands. Expects a checked ``early_terminate``."""
+    eta = early_terminate.get("eta")
+    eta = 3 if eta is None else eta
+    bands: list[int] = []
+    if early_terminate.get("max_iter") is not None:
+        band: float = early_terminate["max_iter"]
+        for _ in range(int(early_terminate["s"])):
+            band /= eta
+            if band < 1:
+                break
+            bands.append(int(band))
+        return sorted(bands)
+    band = early_terminate["min_iter"]
+    for _ in range(100):
+        bands.append(int(band))
+        band *= eta
+    return bands
 
 
 def _reject_unknown(fields: Mapping[str, Any], known: Sequence[str], where: str) -> None:

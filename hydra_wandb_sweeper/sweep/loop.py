@@ -77,7 +77,7 @@ class SweepLoop:
                 "got 'threading': threads share one environment, so trials would join each "
                 "other's W&B runs. Use the default loky backend, or multiprocessing",
             )
-        self.task = TrialTask(task_function)
+        self.task = TrialTask(task_function, self.settings.trial_timeout_seconds)
         self.launcher = Plugins.instance().instantiate_launcher(
             hydra_context=hydra_context, task_function=self.task, config=config
         )

@@ -66,6 +66,7 @@ class SweepSettings:
     command: tuple[Any, ...] | None = None
     agents: int = 1
     trials_per_gpu: int | None = None
+    trial_timeout_seconds: float | None = None
 
 
 def _positive_int(key: str, value: Any) -> int | None:
@@ -191,6 +192,11 @@ def read_settings(raw: Mapping[str, Any], launch_dir: Path) -> SweepSettings:
         command=command,
         agents=_positive_int("agents", values.get("agents", 1)) or 1,
         trials_per_gpu=_positive_int("trials_per_gpu", values.get("trials_per_gpu")),
+        trial_timeout_seconds=(
+            None
+            if values.get("trial_timeout_seconds") is None
+            else _seconds("trial_timeout_seconds", values["trial_timeout_seconds"])
+        ),
     )
 
 

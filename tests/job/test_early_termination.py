@@ -1,4 +1,8 @@
-"""Hyperband early termination: bad trials stop at the first bracket, good ones run to the end."""
+"""Hyperband early termination: bad trials stop at W&B's bands, good ones run to the end.
+
+The curves keep their rank at every epoch, so the stops follow from W&B's rule by hand: at a
+band the best ``floor(n / eta) + 1`` of the ``n`` trials that reached it go on.
+"""
 
 from __future__ import annotations
 
@@ -37,29 +41,32 @@ def curves(tmp_path: Path) -> dict[float, int]:
     return {run["quality"]: run["epochs_run"] for run in runs}
 
 
-def test_bad_trials_stop_at_the_first_bracket_and_good_ones_run_to_the_end(tmp_path):
+def test_bad_trials_stop_at_a_band_and_good_ones_run_to_the_end(tmp_path):
     run_curves(
         tmp_path,
-        "quality=choice(0.5,0.1,0.9,0.2)",
+        "quality=choice(0.9,0.5,0.1,0.2)",
         "hydra.sweeper.method=grid",
         "hydra.sweeper.early_terminate={type:hyperband,min_iter:1,eta:2}",
     )
-    assert curves(tmp_path) == {0.5: 8, 0.1: 1, 0.9: 8, 0.2: 1}
+    # bands 1, 2, 4, 8. 0.5: 2 of 2 go on. 0.1 at band 1: third of 3, 2 go on: stopped.
+    # 0.2 at band 1: third of 4, 3 go on; at band 2: third of 3 (0.1 has 1 row): stopped.
+    assert curves(tmp_path) == {0.9: 8, 0.5: 8, 0.1: 1, 0.2: 2}
     summary = yaml.safe_load((tmp_path / "multirun" / "optimization_results.yaml").read_text())
     # stopped trials are neither failed nor lost: they count, with the metric they reached
     assert summary["trials"] == {"total": 4, "running": 0, "finished": 2, "failed": 0, "stopped": 2}
     assert summary["best_params"] == {"quality": 0.9}
 
 
-def test_max_iter_and_s_form_sets_the_first_bracket(tmp_path):
-    # max_iter 8, eta 2, s 2 -> first bracket at 8 / 2**2 = 2 epochs
+def test_max_iter_and_s_form_sets_the_bands(tmp_path):
+    # max_iter 8, eta 2, s 2 -> bands at 8 / 2**2 = 2 and 8 / 2 = 4 epochs; at 2, the
+    # third of 3 trials is stopped (the best 2 go on)
     run_curves(
         tmp_path,
-        "quality=choice(0.9,0.1)",
+        "quality=choice(0.9,0.5,0.1)",
         "hydra.sweeper.method=grid",
         "hydra.sweeper.early_terminate={type:hyperband,max_iter:8,s:2,eta:2}",
     )
-    assert curves(tmp_path) == {0.9: 8, 0.1: 2}
+    assert curves(tmp_path) == {0.9: 8, 0.5: 8, 0.1: 2}
 
 
 def test_without_early_terminate_every_trial_runs_to_the_end(tmp_path):

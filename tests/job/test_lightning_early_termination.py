@@ -19,7 +19,10 @@ MAX_EPOCHS = 3
 
 
 def run_train_sweep(tmp_path: Path, *overrides: str, check: bool = True) -> dict:
-    """Two trials on the HAR stand-in: a learning rate that learns, then one that cannot."""
+    """Two trials on the HAR stand-in: a learning rate that learns, then one that cannot.
+
+    eta 3: at a band the best ``int(n / 3) + 1`` trials go on (W&B's rule), so the one that
+    cannot learn is the only one stopped, at its first epoch, beside one or more good ones."""
     command = [
         sys.executable,
         str(TRAIN),
@@ -29,7 +32,7 @@ def run_train_sweep(tmp_path: Path, *overrides: str, check: bool = True) -> dict
         f"hydra.sweeper.storage={tmp_path / 'journal.log'}",
         "hydra.sweeper.method=grid",
         "hydra.sweeper.metric={name:val/acc,goal:maximize}",
-        "hydra.sweeper.early_terminate={type:hyperband,min_iter:1,eta:2}",
+        "hydra.sweeper.early_terminate={type:hyperband,min_iter:1,eta:3}",
         "optimizer.lr=choice(0.01,1e-7)",
         "model=mlp",
         f"trainer.max_epochs={MAX_EPOCHS}",
@@ -81,8 +84,9 @@ def test_callback_stops_a_bad_trial_in_process(tmp_path):
 
 
 def test_callback_stops_bad_trials_in_parallel_joblib_workers(tmp_path):
-    # Batches of 2: the two good trials first, then the two bad ones, which meet the good
-    # ones' first-epoch results at the first bracket whatever the workers' timing.
+    # Batches of 2: the two good trials first (the same seed: equal values, both go on), then
+    # the two bad ones, which meet the good ones' first-epoch results at the first band
+    # whatever the workers' timing: of 3 or 4 values there, the best 2 go on.
     summary = run_train_sweep(
         tmp_path,
         "hydra/launcher=joblib",

@@ -132,16 +132,20 @@ def test_deprecated_distributions_are_accepted_without_error() -> None:
     [
         ({"value": "a"}, ["a"]),
         ({"values": [3, 1, [2]]}, [3, 1, [2]]),
-        ({"values": ["a", "b"], "probabilities": [0.9, 0.1]}, ["a", "b"]),
         ({"min": -1, "max": 2}, [-1, 0, 1, 2]),
         ("range(1,4)", [1, 2, 3]),
         ("int(interval(1,3))", [1, 2, 3]),
-        ({"distribution": "q_uniform", "min": 0, "max": 10, "q": 5}, [0, 5, 10]),
+        # W&B's grid: numpy.arange(min, max, q), max excluded, floats unless all are ints
+        ({"distribution": "q_uniform", "min": 0, "max": 10, "q": 5}, [0, 5]),
         ({"distribution": "q_uniform", "min": 0, "max": 10, "q": 4}, [0, 4, 8]),
-        ({"distribution": "q_uniform", "min": 0, "max": 1, "q": 0.25}, [0.0, 0.25, 0.5, 0.75, 1.0]),
-        ({"distribution": "q_uniform", "min": 0.05, "max": 0.35, "q": 0.1}, [0.1, 0.2, 0.3]),
-        ({"distribution": "q_uniform", "min": 1, "max": 3}, [1.0, 2.0, 3.0]),
-        ({"distribution": "q_uniform", "min": -1.5, "max": 1, "q": 1}, [-1, 0, 1]),
+        ({"distribution": "q_uniform", "min": 0, "max": 1, "q": 0.25}, [0.0, 0.25, 0.5, 0.75]),
+        (
+            {"distribution": "q_uniform", "min": 0.05, "max": 0.35, "q": 0.1},
+            [0.05, 0.15000000000000002, 0.25000000000000006],
+        ),
+        ({"distribution": "q_uniform", "min": 1, "max": 3}, [1.0, 2.0]),
+        ({"distribution": "q_uniform", "min": -1.5, "max": 1, "q": 1}, [-1.5, -0.5, 0.5]),
+        ({"distribution": "q_uniform", "min": 0.01, "max": 0.09, "q": 0.1}, [0.01]),
     ],
 )
 def test_grid_values_of_discrete_parameters(raw: Any, expected: list[Any]) -> None:
@@ -169,14 +173,19 @@ def test_grid_values_refuse_continuous_parameters(raw: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("raw", "fragment"),
     [
-        ({"distribution": "q_uniform", "min": 0.01, "max": 0.09, "q": 0.1}, "no multiple of q"),
         ({"distribution": "q_uniform", "min": 0, "max": 1, "q": 1e-9}, "limit"),
         ({"min": 0, "max": 10**9}, "limit"),
     ],
 )
-def test_grid_values_refuse_empty_or_huge_grids(raw: Any, fragment: str) -> None:
+def test_grid_values_refuse_huge_grids(raw: Any, fragment: str) -> None:
     with pytest.raises(SweepConfigError, match=fragment):
         grid_values(parameter(raw))
+
+
+def test_grid_refuses_probabilities_as_wandb_does() -> None:
+    with pytest.raises(SweepConfigError, match="takes no probabilities") as error:
+        grid_values(parameter({"values": ["a", "b"], "probabilities": [0.9, 0.1]}, key="model"))
+    assert error.value.key == f"{WHERE}.model"
 
 
 def test_grid_error_names_the_command_line_override() -> None:

@@ -45,6 +45,9 @@ HYPERBAND = {"type": "hyperband", "min_iter": 3}
             {**HYPERBAND, "eta": 2},
             DISCRETE,
         ),
+        # W&B's schema takes any number > 1 for eta
+        ("random", METRIC, {**HYPERBAND, "eta": 1.5}, CONTINUOUS),
+        ("random", METRIC, {**HYPERBAND, "s": 2}, CONTINUOUS),  # s without max_iter: unused
     ],
 )
 def test_valid_methods_pass(
@@ -175,9 +178,22 @@ def test_valid_methods_pass(
             METRIC,
             {**HYPERBAND, "eta": 1},
             "hydra.sweeper.early_terminate.eta",
-            ["1", "integer > 1"],
+            ["1", "number > 1"],
         ),
-        ("random", METRIC, {**HYPERBAND, "eta": 2.5}, "hydra.sweeper.early_terminate.eta", ["2.5"]),
+        (
+            "random",
+            METRIC,
+            {"type": "hyperband", "max_iter": 2, "s": 1, "eta": 3},
+            "hydra.sweeper.early_terminate",
+            ["no band", "raise max_iter"],
+        ),
+        (
+            "random",
+            METRIC,
+            {"type": "hyperband", "min_iter": 1, "max_iter": 9},
+            "hydra.sweeper.early_terminate",
+            ["max_iter and s"],
+        ),
         (
             "random",
             METRIC,

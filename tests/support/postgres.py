@@ -34,9 +34,10 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def postgres_server() -> Iterator[str]:
+def postgres_server(settings: str = "") -> Iterator[str]:
     """A server of its own for the block; its URL as the README writes it (``postgresql://``,
-    psycopg 3 from the ``postgres`` extra). Skips the test without the binaries or driver."""
+    psycopg 3 from the ``postgres`` extra). Skips the test without the binaries or driver.
+    ``settings``: more server options (``-c max_connections=3``)."""
     pytest.importorskip("psycopg")  # the `postgres` extra
     binaries = _binaries()
     if binaries is None:
@@ -51,7 +52,7 @@ def postgres_server() -> Iterator[str]:
     port = _free_port()
     run = {"check": True, "capture_output": True, "timeout": 120}
     subprocess.run([*prefix, str(binaries / "initdb"), "-D", str(data), "--no-sync"], **run)
-    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off {settings}"
     pg_ctl = [*prefix, str(binaries / "pg_ctl"), "-D", str(data)]
     subprocess.run([*pg_ctl, "-l", str(folder / "log"), "-o", options, "-w", "start"], **run)
     try:

@@ -15,8 +15,14 @@ import pytest
 
 from hydra_wandb_sweeper.engine.local.storage import open_storage
 from tests.cli.cli_helpers import cli
-from tests.support.postgres import postgres_url  # noqa: F401 (a fixture)
-from tests.support.sweeper_helpers import results, run_sweep, sweep_command, sweep_env
+from tests.support.postgres import postgres_server, postgres_url  # noqa: F401 (a fixture)
+from tests.support.sweeper_helpers import (
+    results,
+    run_checked,
+    run_sweep,
+    sweep_command,
+    sweep_env,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -214,3 +220,51 @@ def _running(process: object) -> bool:
         return process.status() != psutil.STATUS_ZOMBIE  # type: ignore[attr-defined]
     except psutil.NoSuchProcess:
         return False
+
+
+@pytest.mark.parametrize("launcher", [(), JOBLIB], ids=["in-process", "joblib"])
+def test_a_trial_that_hangs_ends_at_its_time_limit_and_the_sweep_goes_on(tmp_path, launcher):
+    completed = run_sweep(
+        tmp_path,
+        *GRID,
+        *launcher,
+        "hold_above=2.5",  # point 3 hangs (up to 2 minutes)
+        "hydra.sweeper.trial_timeout_seconds=3",
+        "hydra.sweeper.max_failure_rate=0.5",
+        timeout=100,
+    )
+    summary = results(tmp_path)
+    assert summary["trials"]["finished"] == 3 and summary["trials"]["failed"] == 1, summary
+    [failure] = summary["failed_trials"]
+    assert "trial_timeout_seconds=3" in failure["error"], failure
+    assert "Traceback" not in completed.stderr
+
+
+def test_a_job_refused_by_a_full_database_server_is_a_storage_fault(tmp_path):
+    # three connections in all: the sweeper holds two, the first worker the third, and the
+    # second worker's job is refused ("too many clients")
+    with postgres_server("-c max_connections=3 -c superuser_reserved_connections=0") as url:
+        storage = f"hydra.sweeper.storage={url}"
+        full = run_checked(
+            [*sweep_command(tmp_path, *GRID, *JOBLIB, "sleep=1", sweep_dir="a"), storage],
+            cwd=tmp_path,
+            env=sweep_env(tmp_path),
+            check=False,
+            timeout=300,
+        )
+        output = full.stdout + full.stderr
+        assert full.returncode == 74, output
+        assert "Traceback" not in output, output
+        summary = results(tmp_path, "a")
+        trials = summary["trials"]
+        assert trials["failed"] == trials.get("failed_run_again_on_resume", 0), summary
+        # in one process (the basic launcher), the resume fits the server
+        join = [*sweep_command(tmp_path, *GRID, sweep_dir="b"), storage]
+        run_checked(
+            [*join, f"hydra.sweeper.sweep_id={summary['sweep_id']}"],
+            cwd=tmp_path,
+            env=sweep_env(tmp_path),
+            check=True,
+            timeout=300,
+        )
+        assert results(tmp_path, "b")["trials"]["finished"] == 4

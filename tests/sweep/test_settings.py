@@ -53,3 +53,10 @@ def test_max_batch_size_is_the_basic_sweepers_name_for_n_jobs():
     with pytest.raises(SweepConfigError) as error:
         settings_of(max_batch_size=4, n_jobs=2)
     assert error.value.key == "hydra.sweeper.max_batch_size"
+
+
+def test_a_trial_time_limit_is_a_positive_number_of_seconds():
+    assert settings_of().trial_timeout_seconds is None
+    assert settings_of(trial_timeout_seconds=90).trial_timeout_seconds == 90.0
+    with pytest.raises(SweepConfigError, match=r"trial_timeout_seconds.*got -1.*positive"):
+        settings_of(trial_timeout_seconds=-1)

@@ -110,7 +110,8 @@ def test_a_signal_during_lightning_training_ends_with_its_exit_code(tmp_path, si
     ]
     sweep = Sweep(tmp_path, command)
     sweep.wait_for(tmp_path / "a" / "0" / "training")
-    code, _ = sweep.interrupt(signum, within=120)
+    code, took = sweep.interrupt(signum, within=120)
+    print(f"Lightning: exit {code} {took:.1f} s after the signal")
     assert code == exit_code, sweep.text
     assert "Interrupted (1)" not in sweep.text
     assert count_in(sweep.resume_command()) == 2  # the interrupted trial runs again
@@ -166,6 +167,7 @@ def test_a_signal_ends_a_sweeper_waiting_for_the_journal_lock(tmp_path, signum, 
             assert time.monotonic() < deadline and sweep.process.poll() is None, sweep.text
             time.sleep(0.05)
         code, took = sweep.interrupt(signum, within=60)
+        print(f"journal lock held elsewhere: exit {code} {took:.1f} s after the signal")
         assert code == exit_code, sweep.text
         assert took < 15, f"{took:.1f} s to end"  # the clean-up waits at most 3 s
         resume = sweep.resume_command()
@@ -193,6 +195,7 @@ def test_a_signal_ends_a_sweeper_waiting_for_a_locked_sqlite_database(tmp_path, 
         holder.execute("BEGIN EXCLUSIVE")  # another program holds the write lock
         go.write_text("")  # point 1's job ends, and its result waits for the database
         code, took = sweep.interrupt(signum, within=60)
+        print(f"SQLite locked elsewhere: exit {code} {took:.1f} s after the signal")
         assert code == exit_code, sweep.text
         assert took < 15, f"{took:.1f} s to end"
         resume = sweep.resume_command()
@@ -224,7 +227,9 @@ def test_ctrl_c_with_two_agents_prints_one_resume_command_that_finishes_the_coun
     assert code == 130, sweep.text
     finished = results(tmp_path, "a")["trials"]["finished"]
     resume = sweep.resume_command()
+    print(f"agents: exit {code}, {finished} finished, resume count {count_in(resume)}")
     assert count_in(resume) == 6 - finished
     resumed = run_printed(resume, tmp_path)
     assert resumed.returncode == 0, resumed.stderr
+    print(f"after the resume: {results(tmp_path, 'a')['trials']['finished']} finished of 6")
     assert results(tmp_path, "a")["trials"]["finished"] == 6

@@ -53,7 +53,7 @@ def test_every_metric_and_early_terminate_field_is_a_dotted_key(tmp_path):
         "hydra.sweeper.metric.impute_while_running=false",
         "hydra.sweeper.early_terminate.type=hyperband",
         "hydra.sweeper.early_terminate.min_iter=1",
-        "hydra.sweeper.early_terminate.eta=3",
+        "hydra.sweeper.early_terminate.eta=1.5",  # any number > 1, as W&B takes
         "hydra.sweeper.early_terminate.strict=true",
     )
     summary = results(tmp_path)

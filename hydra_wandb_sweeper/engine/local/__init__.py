@@ -1,2 +1,2 @@
 """The embedded engine: an Optuna study in a file, SQLite or PostgreSQL storage, W&B's
-distributions sampled through Optuna, and hyperband as a successive-halving pruner."""
+distributions sampled through Optuna, and hyperband as W&B's scheduler decides it."""

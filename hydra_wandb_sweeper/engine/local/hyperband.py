@@ -1,23 +1,21 @@
-"""W&B's ``early_terminate`` mapped to an Optuna pruner.
+"""W&B's ``early_terminate`` as an Optuna pruner that decides as W&B's scheduler does.
 
-W&B's hyperband stops a running run at each bracket ``min_iter * eta**k`` (counted in
-logged metric rows) unless it is in the top ``1/eta`` of the runs that reached that bracket.
-That is one successive-halving bracket, which is what this maps to: Optuna's
-``SuccessiveHalvingPruner(min_resource=min_iter, reduction_factor=eta,
-min_early_stopping_rate=0)``. Optuna's ``HyperbandPruner`` would spread trials over several
-brackets with later first rungs, which stops far fewer trials than a W&B user expects.
+The rule is the one in W&B's open-source scheduler (``sweeps/hyperband_stopping.py``), which
+``tests/engine/test_hyperband_oracle.py`` runs beside this one over generated learning curves:
 
-Where this differs from W&B's own engine (the open-source ``sweeps`` package), and why:
+- bands are numbers of metric rows: ``max_iter / eta**i`` (i = 1..s) or ``min_iter * eta**k``
+  (:func:`~hydra_wandb_sweeper.searchspace.method.hyperband_bands`);
+- the threshold at a band is ``sorted(values)[int(n / eta)]`` over the values every trial of the
+  sweep (running, finished, stopped or failed) had at its ``band``-th report, so the best
+  ``floor(n / eta) + 1`` go on;
+- a running trial is judged at the latest band it reached, each time it reports: with
+  ``strict`` (the default) on its value at that band, with ``strict: false`` on its best so far.
 
-- W&B compares a run's value at history index ``band`` (after ``band + 1`` rows); here the
-  bracket is reached after ``band`` reports, as W&B's documentation describes it.
-- W&B lets through the runs at or better than the value at rank ``floor(n / eta)``, that
-  is the best ``floor(n / eta) + 1`` of ``n``; successive halving lets through the best
-  ``max(1, floor(n / eta))``, which stops one run more at small ``n``.
-- In the ``max_iter`` + ``s`` form W&B checks only the ``s`` brackets
-  ``max_iter / eta**s ... max_iter / eta``; here brackets go on doubling (times ``eta``)
-  from the first one, which matters only for runs longer than ``max_iter``.
-- ``strict`` is accepted and, as in W&B's engine, changes nothing.
+One difference remains, in when a trial is judged: W&B's server re-judges every running run on
+each agent heartbeat, so a run can be stopped between two of its reports when other runs
+raise the threshold; here a trial is judged when it reports, so with trials running side by
+side it may pass into its next band first and be judged there. Trials run one at a time get
+every decision W&B's scheduler makes.
 """
 
 from __future__ import annotations
@@ -27,21 +25,51 @@ from collections.abc import Mapping
 from typing import Any
 
 import optuna
+from optuna.study import StudyDirection
+from optuna.trial import FrozenTrial
+
+from hydra_wandb_sweeper.searchspace.method import hyperband_bands
 
 
-def min_iter_of(early_terminate: Mapping[str, Any]) -> int:
-    """The first bracket: ``min_iter``, or ``max_iter / eta**s`` in the (max_iter, s) form."""
-    if early_terminate.get("min_iter") is not None:
-        return int(early_terminate["min_iter"])
-    eta = float(early_terminate.get("eta", 3))
-    return max(1, math.floor(float(early_terminate["max_iter"]) / eta ** int(early_terminate["s"])))
+class WandbHyperbandPruner(optuna.pruners.BasePruner):
+    def __init__(self, bands: list[int], eta: float, strict: bool) -> None:
+        self.bands = bands
+        self.eta = eta
+        self.strict = strict
+
+    def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
+        sign = -1.0 if study.direction is StudyDirection.MAXIMIZE else 1.0
+        history = _history(trial, sign)
+        reached = [band for band in self.bands if band <= len(history)]
+        if not reached:
+            return False
+        band = reached[-1]
+        others = [t for t in study.get_trials(deepcopy=False) if t.number != trial.number]
+        histories = [history, *(_history(other, sign) for other in others)]
+        at_band = sorted(h[band - 1] for h in histories if len(h) >= band)
+        # W&B's arithmetic: r = 1.0 / eta, then int(r * n), float rounding included
+        threshold = at_band[int(1.0 / self.eta * len(at_band))]
+        value = history[band - 1] if self.strict else min(history)
+        return value > threshold
+
+
+def _history(trial: FrozenTrial, sign: float) -> list[float]:
+    """The trial's reported values in order, lower is better; W&B skips values that are not
+    finite numbers."""
+    return [
+        sign * value
+        for _, value in sorted(trial.intermediate_values.items())
+        if isinstance(value, (int, float)) and math.isfinite(value)
+    ]
 
 
 def build_pruner(early_terminate: Mapping[str, Any] | None) -> optuna.pruners.BasePruner:
     if not early_terminate:
         return optuna.pruners.NopPruner()
-    return optuna.pruners.SuccessiveHalvingPruner(
-        min_resource=min_iter_of(early_terminate),
-        reduction_factor=int(early_terminate.get("eta", 3)),
-        min_early_stopping_rate=0,
+    eta = early_terminate.get("eta")
+    strict = early_terminate.get("strict")
+    return WandbHyperbandPruner(
+        bands=hyperband_bands(early_terminate),
+        eta=3 if eta is None else eta,
+        strict=True if strict is None else bool(strict),  # W&B's default
     )

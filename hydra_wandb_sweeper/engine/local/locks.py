@@ -12,7 +12,9 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import logging
 import os
+import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +22,8 @@ from pathlib import Path
 from typing import ClassVar
 
 from hydra_wandb_sweeper.interrupts import interruptible_wait, wait_limit
+
+log = logging.getLogger(__name__)
 
 
 class ReentrantLock:
@@ -83,7 +87,9 @@ class ProcessFileLock(ReentrantLock):
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
         limit = wait_limit()
         if limit is None:
-            fcntl.lockf(self._fd, fcntl.LOCK_EX)
+            if not _try_lock(self._fd):
+                _say_if_holder_is_stopped(self._fd, self.path)
+                fcntl.lockf(self._fd, fcntl.LOCK_EX)
             return
         deadline = time.monotonic() + limit  # a process that is ending: a bounded wait
         while True:
@@ -102,3 +108,39 @@ class ProcessFileLock(ReentrantLock):
     def _release(self) -> None:
         assert self._fd is not None
         fcntl.lockf(self._fd, fcntl.LOCK_UN)
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as error:
+        if error.errno in (errno.EACCES, errno.EAGAIN):
+            return False
+        raise
+    return True
+
+
+# struct flock on Linux: l_type, l_whence, l_start, l_len, l_pid (natively aligned)
+_FLOCK = "hhqqi4x"
+
+
+def _say_if_holder_is_stopped(fd: int, path: str) -> None:
+    """A process stopped (Ctrl+Z, SIGSTOP, a debugger) while it holds the lock keeps it until
+    it continues, and every other process of the sweep waits: say which one, once."""
+    try:
+        query = struct.pack(_FLOCK, fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0)
+        holder = struct.unpack(_FLOCK, fcntl.fcntl(fd, fcntl.F_GETLK, query))[4]
+        with open(f"/proc/{holder}/stat", "rb") as file:
+            stat = file.read()
+    except (OSError, struct.error):
+        return  # another machine's process (NFS), or one that is gone already
+    if stat[stat.rfind(b")") + 2 :][:1] in (b"T", b"t") and (path, holder) not in _said:
+        _said.add((path, holder))
+        log.warning(
+            f"Waiting for process {holder}, which holds the sweep's lock {path} and is "
+            f"stopped (Ctrl+Z, SIGSTOP or a debugger): `kill -CONT {holder}` lets it and "
+            "this process go on"
+        )
+
+
+_said: set[tuple[str, int]] = set()

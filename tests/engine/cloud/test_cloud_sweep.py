@@ -113,6 +113,33 @@ def test_random_sweep_with_joblib_workers_and_run_cap(
     assert len(state["agents"]) == 2  # one W&B agent per parallel trial
 
 
+def test_bayes_sweep_runs_what_wandbs_bayes_proposes(
+    wandb_server: WandbServer, client_env: dict[str, str], tmp_path: Path
+) -> None:
+    # the server asks W&B's scheduler, which models the runs' summary metric
+    sweep_dir = tmp_path / "multirun"
+    run_cloud(
+        "quadratic",
+        sweep_dir,
+        client_env,
+        "hydra.sweeper.method=bayes",
+        "hydra.sweeper.run_cap=3",
+        "hydra.sweeper.metric={name: loss, goal: minimize}",
+        "x=interval(-2.0,3.0)",
+        "use_wandb=true",
+    )
+    state = wandb_server.state()
+    (sweep,) = state["sweeps"].values()
+    assert len(sweep["scheduled"]) == 3
+    records = _trial_records(sweep_dir)
+    assert len(records) == 3
+    for record in records:
+        run = state["runs"][record["wandb"]["id"]]
+        assert run["state"] == "finished" and "loss" in run["summary"]
+        assert record["config"]["x"] == run["config"]["x"]["value"]
+        assert -2.0 <= record["config"]["x"] <= 3.0
+
+
 def test_a_second_process_joins_by_entity_project_id(
     wandb_server: WandbServer, client_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -145,7 +172,9 @@ HYPERBAND = [
     "hydra.sweeper.method=grid",
     "hydra.sweeper.metric={name: score, goal: maximize}",
     "hydra.sweeper.early_terminate={type: hyperband, min_iter: 2, eta: 2}",
-    "quality=1.0,0.1",  # 0.1 trails 1.0 at the first bracket (2 epochs): W&B stops it
+    # W&B's rule keeps the best floor(n/eta)+1 at a band: 0.1 is third of 3 at the first band
+    # (2 epochs) and is stopped; with only two runs, W&B would stop neither
+    "quality=1.0,0.5,0.1",
     "epochs=12",
     "epoch_seconds=0.4",
     "use_wandb=true",
@@ -157,7 +186,7 @@ def _run_curves(sweep_dir: Path, env: dict[str, str], *overrides: str) -> dict[s
     fast = {**env, "HYDRA_WANDB_SWEEPER_HEARTBEAT_SECONDS": "0.3"}
     run_cloud("curves", sweep_dir, fast, *HYPERBAND, *overrides)
     results = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())
-    assert results["trials"]["stopped"] == 1 and results["trials"]["finished"] == 1
+    assert results["trials"]["stopped"] == 1 and results["trials"]["finished"] == 2
     return {
         json.loads(p.read_text())["quality"]: json.loads(p.read_text())["epochs_run"]
         for p in sweep_dir.glob("*/curve.json")
@@ -168,7 +197,7 @@ def test_hyperband_stop_ends_the_trial_at_an_epoch_and_records_it_stopped(
     wandb_server: WandbServer, client_env: dict[str, str], tmp_path: Path
 ) -> None:
     curves = _run_curves(tmp_path / "multirun", client_env)
-    assert curves[1.0] == 12
+    assert curves[1.0] == curves[0.5] == 12
     assert 2 <= curves[0.1] < 12  # ended at an epoch boundary, not killed
     state = wandb_server.state()
     stopped = [run for run in state["runs"].values() if run["stopped"]]
@@ -192,7 +221,7 @@ def test_a_trial_that_ignores_the_stop_is_ended_after_the_grace_period(
         "hydra.sweeper.stop_grace_seconds=1",
         "ignore_stop=true",
     )
-    assert curves == {1.0: 12}  # the other never returned: it was interrupted
+    assert curves == {1.0: 12, 0.5: 12}  # the third never returned: it was interrupted
     state = wandb_server.state()
     (stopped,) = [run for run in state["runs"].values() if run["stopped"]]
     assert stopped["config"]["quality"]["value"] == 0.1
@@ -206,7 +235,7 @@ def test_a_stop_reaches_a_submitit_job_through_the_sweep_folder(
     curves = _run_curves(
         tmp_path / "multirun", client_env, "hydra/launcher=submitit_local", "hydra.sweeper.n_jobs=2"
     )
-    assert curves[1.0] == 12 and 2 <= curves[0.1] < 12
+    assert curves[1.0] == curves[0.5] == 12 and 2 <= curves[0.1] < 12
 
 
 def test_two_processes_at_once_share_one_sweep_without_running_a_run_twice(

@@ -32,7 +32,8 @@ def test_the_lightning_callback_ends_a_trial_wandb_stopped(
             f"hydra.sweep.dir={sweep_dir}",
             "hydra.sweeper.method=grid",
             "hydra.sweeper.metric={name:val/acc,goal:maximize}",
-            "hydra.sweeper.early_terminate={type:hyperband,min_iter:1,eta:2}",
+            # eta 3: of 2 runs at a band, W&B's rule keeps int(2/3)+1 = 1 (with eta 2, both)
+            "hydra.sweeper.early_terminate={type:hyperband,min_iter:1,eta:3}",
             "optimizer.lr=choice(0.01,1e-7)",
             "model=mlp",
             f"trainer.max_epochs={MAX_EPOCHS}",

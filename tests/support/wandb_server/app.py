@@ -34,6 +34,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.support.wandb_server.faults import Faults
+from tests.support.wandb_server.scheduler import REFUSAL
 from tests.support.wandb_server.state import ENTITY, NotFound, RunRecord, ServerState
 
 STATE = ServerState()
@@ -381,6 +382,8 @@ async def graphql_endpoint(request: Request) -> Response:
     _, payload = await graphql(schema, body, debug=False)
     messages = [error.get("message", "") for error in payload.get("errors") or []]
     status = 404 if any("not found" in message for message in messages) else 200
+    if any(message.startswith(REFUSAL) for message in messages):
+        status = 400  # as W&B answers what its scheduler refuses
     if fault is not None:  # a slow server: what it did stands, its answer comes late
         await asyncio.sleep(fault.delay)
     return JSONResponse(payload, status_code=status)

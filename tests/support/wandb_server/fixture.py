@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from tests.support import sweeps_venv
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 # A dummy key of the shape W&B expects (40 characters); tests check it never leaks.
 API_KEY = "k" * 8 + "0123456789abcdef0123456789abcdef"
@@ -67,6 +69,8 @@ class WandbServer:
 
 
 def start_server(workdir: Path, timeout: float = 30.0) -> WandbServer:
+    # the server's scheduler is W&B's, in a venv made once (not within the server's start-up)
+    sweeps_venv.ensure()
     workdir.mkdir(parents=True, exist_ok=True)
     port_file = workdir / "port"
     log = (workdir / "server.log").open("wb")

@@ -1,17 +1,15 @@
-"""What the test W&B server remembers: runs, sweeps, agents, and the sweep scheduler.
+"""What the test W&B server remembers: runs, sweeps, agents; W&B's own scheduler decides.
 
-Kept in memory, behind one lock; tests read it through ``GET /_state``. The scheduler does
-what W&B's server does for an agent's heartbeat: hand out ``run`` commands (grid in order,
-random and bayes as random draws), ``stop`` the runs W&B's hyperband rule ends, and ``exit``
-once the sweep is finished (grid done, ``run_cap`` reached) or cancelled.
+Kept in memory, behind one lock; tests read it through ``GET /_state``. An agent's heartbeat
+is answered as W&B's server answers it: ``run`` commands from W&B's scheduler (``sweeps``,
+see :mod:`.scheduler`) over the sweep's runs, ``stop`` for the running runs its hyperband
+stops, and ``exit`` once the sweep is finished (grid done, ``run_cap`` reached) or cancelled.
 """
 
 from __future__ import annotations
 
 import base64
-import itertools
 import json
-import math
 import random
 import string
 import threading
@@ -20,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+
+from tests.support.wandb_server.scheduler import Scheduler
 
 ENTITY = "tester"
 _ALPHABET = string.ascii_lowercase + string.digits
@@ -49,9 +49,6 @@ class RunRecord:
     display_name: str | None = None
     upserts: int = 0
 
-    def metric_series(self, metric: str) -> list[float]:
-        return [float(row[metric]) for row in self.history if _is_number(row.get(metric))]
-
 
 @dataclass
 class SweepRecord:
@@ -64,7 +61,6 @@ class SweepRecord:
     description: str | None = None
     display_name: str | None = None
     scheduled: list[str] = field(default_factory=list)  # run names, in order
-    grid: list[dict[str, Any]] | None = None
     prior_runs: list[str] = field(default_factory=list)
     pending_stops: set[str] = field(default_factory=set)
     created_at: float = field(default_factory=time.time)
@@ -86,63 +82,6 @@ class AgentRecord:
     heartbeats: int = 0
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _grid_values(spec: dict[str, Any]) -> list[Any]:
-    if "values" in spec:
-        return list(spec["values"])
-    if "value" in spec:
-        return [spec["value"]]
-    if spec.get("distribution") == "int_uniform":
-        return list(range(int(spec["min"]), int(spec["max"]) + 1))
-    raise ValueError(f"grid needs discrete parameters, got {spec}")
-
-
-def _sample(spec: dict[str, Any], rng: random.Random) -> Any:
-    distribution = spec.get("distribution")
-    if "values" in spec and distribution in (None, "categorical"):
-        return rng.choice(spec["values"])
-    if "value" in spec:
-        return spec["value"]
-    low, high = spec.get("min"), spec.get("max")
-    if distribution == "int_uniform" or (isinstance(low, int) and isinstance(high, int)):
-        return rng.randint(int(low), int(high))
-    if distribution in ("log_uniform_values", "q_log_uniform_values"):
-        return math.exp(rng.uniform(math.log(low), math.log(high)))
-    if distribution == "normal":
-        return rng.gauss(spec.get("mu", 0.0), spec.get("sigma", 1.0))
-    return rng.uniform(float(low), float(high))
-
-
-def _flat_parameters(parameters: dict[str, Any], prefix: str = "") -> dict[str, dict[str, Any]]:
-    flat: dict[str, dict[str, Any]] = {}
-    for name, spec in parameters.items():
-        if isinstance(spec, dict) and "parameters" in spec:
-            flat.update(_flat_parameters(spec["parameters"], f"{prefix}{name}."))
-        else:
-            flat[f"{prefix}{name}"] = spec
-    return flat
-
-
-def _nest(flat: dict[str, Any], nested_names: set[str]) -> dict[str, Any]:
-    """Values of nested ``parameters:`` blocks as nested dicts, as W&B sends them."""
-    args: dict[str, Any] = {}
-    for name, value in flat.items():
-        head = name.split(".", 1)[0]
-        if head in nested_names:
-            args.setdefault(head, {})
-            node = args[head]
-            parts = name.split(".")[1:]
-            for part in parts[:-1]:
-                node = node.setdefault(part, {})
-            node[parts[-1]] = value
-        else:
-            args[name] = value
-    return args
-
-
 class ServerState:
     def __init__(self, seed: int = 0) -> None:
         self.lock = threading.RLock()
@@ -152,7 +91,7 @@ class ServerState:
         self.requests: list[dict[str, Any]] = []
         self.uploads: list[str] = []
         self.offline = False  # a lost network: every request fails
-        self.rng = random.Random(seed)
+        self.scheduler = Scheduler(seed)
 
     # --- runs -----------------------------------------------------------------------------
     def upsert_run(self, project: str | None, name: str, **fields: Any) -> RunRecord:
@@ -230,13 +169,7 @@ class ServerState:
                 display_name=values.get("displayName"),
                 number=len(self.sweeps) + 1,
             )
-            if config.get("method") == "grid":
-                flat = _flat_parameters(config["parameters"])
-                names = list(flat)
-                sweep.grid = [
-                    dict(zip(names, combo, strict=True))
-                    for combo in itertools.product(*(_grid_values(flat[n]) for n in names))
-                ]
+            self.scheduler.warm()  # its first answer is needed at the first heartbeat
             self.sweeps[sweep.name] = sweep
             self._add_prior_runs(sweep, values.get("priorRunsFilters"))
             return sweep
@@ -267,10 +200,14 @@ class ServerState:
                 raise NotFound(f"agent {agent_id} not found")
             agent.heartbeats += 1
             sweep = self.sweep(agent.sweep)
-            if sweep.state in ("FINISHED", "CANCELED", "CANCELLED"):
+            if sweep.state in ("CANCELED", "CANCELLED"):
+                return [{"type": "exit"}]
+            live = [run_id for run_id, alive in run_state.items() if alive]
+            # A finished sweep (grid done, run_cap reached) has no next run, but its runs
+            # still running are judged to the end: an agent gets exit once it runs none.
+            if sweep.state == "FINISHED" and not live:
                 return [{"type": "exit"}]
             commands = self._stops(sweep, agent, run_state)
-            live = [run_id for run_id, alive in run_state.items() if alive]
             if sweep.state == "RUNNING" and not live and not commands:
                 command = self._next_run(sweep, agent)
                 commands.append(command)
@@ -279,7 +216,15 @@ class ServerState:
     def _stops(
         self, sweep: SweepRecord, agent: AgentRecord, run_state: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        self._apply_hyperband(sweep)
+        """W&B's hyperband judges every running run of the sweep at each heartbeat; a run it
+        stops gets its ``stop`` at the next heartbeat of the agent that runs it."""
+        rule = sweep.config.get("early_terminate")
+        if rule:
+            for name in self.scheduler.stop_runs(sweep.config, self.sweep_runs(sweep)):
+                run = self._run_by_name(name)
+                if run is not None and not run.stopped:
+                    run.stopped = True
+                    sweep.pending_stops.add(name)
         commands = []
         for run_id in list(sweep.pending_stops):
             if run_id in agent.runs and run_state.get(run_id):
@@ -292,20 +237,10 @@ class ServerState:
         if run_cap is not None and len(sweep.scheduled) >= int(run_cap):
             sweep.state = "FINISHED"
             return {"type": "exit"}
-        flat = _flat_parameters(sweep.config.get("parameters") or {})
-        if sweep.grid is not None:
-            if len(sweep.scheduled) >= len(sweep.grid):
-                sweep.state = "FINISHED"
-                return {"type": "exit"}
-            values = sweep.grid[len(sweep.scheduled)]
-        else:
-            values = {name: _sample(spec, self.rng) for name, spec in flat.items()}
-        nested = {
-            name
-            for name, spec in (sweep.config.get("parameters") or {}).items()
-            if isinstance(spec, dict) and "parameters" in spec
-        }
-        args = _nest(values, nested)
+        config = self.scheduler.next_run(sweep.config, self.sweep_runs(sweep))
+        if config is None:  # the grid is done
+            sweep.state = "FINISHED"
+            return {"type": "exit"}
         run_id = new_id()
         run = RunRecord(
             name=run_id,
@@ -313,7 +248,7 @@ class ServerState:
             entity=sweep.entity,
             sweep=sweep.name,
             state="pending",
-            config={k: {"value": v} for k, v in args.items()},
+            config=config,
         )
         self.runs[(sweep.project, run_id)] = run
         sweep.scheduled.append(run_id)
@@ -322,36 +257,8 @@ class ServerState:
             "type": "run",
             "run_id": run_id,
             "program": sweep.config.get("program"),
-            "args": {k: {"value": v} for k, v in args.items()},
+            "args": config,
         }
-
-    def _apply_hyperband(self, sweep: SweepRecord) -> None:
-        """W&B's rule: at each bracket ``min_iter * eta**k`` (rows of the metric logged) a
-        running run goes on only if it is in the top ``1/eta`` of the runs that got there."""
-        rule = sweep.config.get("early_terminate") or {}
-        metric = (sweep.config.get("metric") or {}).get("name")
-        if rule.get("type") != "hyperband" or not metric:
-            return
-        eta = float(rule.get("eta", 3))
-        min_iter = int(rule.get("min_iter", 1))
-        maximize = (sweep.config.get("metric") or {}).get("goal") == "maximize"
-        runs = self.sweep_runs(sweep)
-        series = {run.name: run.metric_series(metric) for run in runs}
-        for run in runs:
-            if run.state not in ("running", "pending") or run.stopped:
-                continue
-            bracket = min_iter
-            while bracket <= len(series[run.name]):
-                reached = [s[bracket - 1] for s in series.values() if len(s) >= bracket]
-                ranked = sorted(reached, reverse=maximize)
-                keep = max(1, math.floor(len(ranked) / eta))
-                cut = ranked[keep - 1]
-                value = series[run.name][bracket - 1]
-                if (value < cut) if maximize else (value > cut):
-                    run.stopped = True
-                    sweep.pending_stops.add(run.name)
-                    break
-                bracket = int(bracket * eta)
 
     # --- inspection -----------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
