@@ -18,6 +18,8 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, ListConfig, OmegaConf, read_write
 from omegaconf.errors import InterpolationResolutionError
 
+from hydra_wandb_sweeper.upstream_private import child_node, raw_value
+
 # the macros W&B's agent expands in a sweep's command
 _MACRO = re.compile(
     r"(?<!\\)\$\{(env|interpreter|program|project|entity|"
@@ -34,12 +36,12 @@ class EscapeCommandMacros(Callback):
 
 
 def _escape_macros(sweeper: Any) -> None:
-    command = sweeper._get_node("command") if isinstance(sweeper, DictConfig) else None
+    command = child_node(sweeper, "command") if isinstance(sweeper, DictConfig) else None
     if not isinstance(command, ListConfig):
         return
     with read_write(command):
         for index in range(len(command)):
-            raw = command._get_node(index)._value()  # as written, unresolved
+            raw = raw_value(command, index)  # as written, unresolved
             if isinstance(raw, str) and _MACRO.search(raw):
                 command[index] = _MACRO.sub(r"\\${\1}", raw)
 
