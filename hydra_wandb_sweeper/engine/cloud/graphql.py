@@ -28,6 +28,8 @@ from typing import Any
 
 import requests
 
+from hydra_wandb_sweeper.upstream_private import wandb_execute_graphql, wandb_sends_through_core
+
 CREATE_AGENT = """
 mutation CreateAgent($host: String!, $projectName: String, $entityName: String, $sweep: String!) {
     createAgent(input: {
@@ -110,9 +112,7 @@ def classify(error: Exception) -> Exception:
     ``WandbApiFailedError``, or (wandb releases whose public API still spoke HTTP itself)
     ``requests``' errors and the GraphQL client's."""
     response = getattr(error, "response", None)
-    status = int(
-        getattr(response, "http_status", 0) or getattr(response, "status_code", 0) or 0
-    )
+    status = int(getattr(response, "http_status", 0) or getattr(response, "status_code", 0) or 0)
     message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     if status == 0 and (gave_up := _GAVE_UP.search(str(error))):
         status = int(gave_up.group(1))
@@ -131,20 +131,6 @@ def classify(error: Exception) -> Exception:
     if status >= 500 and status != 501:
         return ServerUnreachable(f"HTTP {status}")
     return RequestFailed(message if status in (0, 200) else f"HTTP {status}: {message}")
-
-
-def _through_core(api: Any) -> bool:
-    """Whether this wandb's public API sends GraphQL through wandb-core (newer releases)."""
-    return callable(getattr(getattr(api, "_service_api", None), "execute_graphql", None))
-
-
-def _send(api: Any, document: str, variables: dict[str, Any], timeout: float) -> Any:
-    if _through_core(api):
-        return api._service_api.execute_graphql(document, variables, timeout=timeout)
-    # older releases: the public API's own requests session and retries (``Api.client``)
-    from wandb_gql import gql
-
-    return api.client.execute(gql(document), variable_values=variables, timeout=timeout)
 
 
 class GraphQLClient:
@@ -173,14 +159,14 @@ class GraphQLClient:
         # how long this side waits for all of it, as W&B's agent waits for a heartbeat.
         api = self.api
         try:
-            data = _send(api, document, variables, timeout)
+            data = wandb_execute_graphql(api, document, variables, timeout)
         except Exception as error:  # WandbApiFailedError, or wandb-core gone
-            gone = _through_core(api) and _transport_gone(error)
+            gone = wandb_sends_through_core(api) and _transport_gone(error)
             if self._reconnect is None or not gone:
                 raise classify(error) from None
             api = self._renew(api)
             try:
-                data = _send(api, document, variables, timeout)
+                data = wandb_execute_graphql(api, document, variables, timeout)
             except Exception as again:
                 raise classify(again) from None
         return dict(data or {})
