@@ -26,6 +26,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf, read_write
 from omegaconf.errors import InterpolationResolutionError
 
 from hydra_wandb_sweeper.config import SHIM_TARGET
+from hydra_wandb_sweeper.upstream_private import child_node, raw_value
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +60,12 @@ class EscapeCommandMacros(Callback):
 
 
 def _escape_macros(sweeper: Any) -> None:
-    command = sweeper._get_node("command") if isinstance(sweeper, DictConfig) else None
+    command = child_node(sweeper, "command") if isinstance(sweeper, DictConfig) else None
     if not isinstance(command, ListConfig):
         return
     with read_write(command):
         for index in range(len(command)):
-            raw = command._get_node(index)._value()  # as written, unresolved
+            raw = raw_value(command, index)  # as written, unresolved
             if isinstance(raw, str) and _MACRO.search(raw):
                 command[index] = _MACRO.sub(r"\\${\1}", raw)
 

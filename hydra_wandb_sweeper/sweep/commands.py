@@ -28,6 +28,7 @@ from omegaconf import DictConfig, OmegaConf
 from hydra_wandb_sweeper.engine.base import Engine
 from hydra_wandb_sweeper.searchspace.overrides import override
 from hydra_wandb_sweeper.sweep.slurm_script import SCRIPT_NAME
+from hydra_wandb_sweeper.upstream_private import hydra_args_parser
 
 log = logging.getLogger(__name__)
 
@@ -136,9 +137,7 @@ def this_command_line(config: DictConfig) -> CommandLine:
 def _hydra_arguments(argv: list[str]) -> argparse.Namespace:
     """The command line as Hydra read it; as plain overrides when it is not Hydra's (an app
     composed from Python, a test runner's arguments)."""
-    from hydra._internal.utils import get_args_parser  # Hydra's own reading of sys.argv
-
-    parser = get_args_parser()
+    parser = hydra_args_parser()  # Hydra's own reading of sys.argv
 
     def refuse(message: str) -> NoReturn:
         raise ValueError(message)
