@@ -2,7 +2,8 @@
 
 Tasks (``tuning_tasks.py``): Branin, Hartmann-6, a 5-D mixed space, and three real tuning
 tasks (an MLP on digits, an RBF SVC on breast_cancer, a random forest on wine). Methods
-(``peers.py``): our default ``bayes`` (and the variants measured before choosing it), W&B's
+(``peers.py``): our default ``bayes`` (and the variants measured before choosing it, and
+what it runs without torch: TPE after the same start-up), W&B's
 engine, Optuna's GP and TPE as shipped, HEBO when its environment installs.
 
 Every run (task, method, seed) is 40 trials; the losses are appended to a results file as
@@ -40,8 +41,11 @@ from tuning_tasks import TASKS
 
 CHECKPOINTS = (10, 20, 40)
 RESULTS = Path(__file__).resolve().parent / "results" / "search_suite.jsonl"
-# The sweeper's default bayes, under the name of the variant it is (checked in main()).
-DEFAULT = "ours gp sobol5"
+# The sweeper's default bayes, under the name of the variant it is.
+DEFAULT = "ours gp sobol5 ls3"
+# What the default bayes runs where torch (the gp extra) is not installed: TPE after the same
+# Sobol start-up.
+WITHOUT_TORCH = "ours tpe sobol5"
 PEERS = ("W&B bayes", "optuna gp", "optuna tpe", "hebo")
 
 
@@ -78,7 +82,10 @@ def methods(engines: Engines) -> dict[str, peers.Run]:
         return lambda task, seed, n: make()(task, seed, n)
 
     table: dict[str, peers.Run] = {
-        "ours gp sobol5": peers.ours("bayes", ("gp", 5)),
+        # before: Optuna's 10 local searches of the acquisition function
+        "ours gp sobol5": peers.ours("bayes", ("gp", 5), factory=gp_factory(10)),
+        "ours gp sobol5 ls3": peers.ours("bayes"),
+        WITHOUT_TORCH: peers.ours("bayes", ("tpe", 5)),
         "W&B bayes": lazy(lambda: peers.wandb("bayes", engines.wandb())),
         "W&B random": lazy(lambda: peers.wandb("random", engines.wandb())),
         "optuna gp": peers.optuna_gp(),
@@ -86,6 +93,24 @@ def methods(engines: Engines) -> dict[str, peers.Run]:
         "hebo": lazy(lambda: peers.hebo(engines.hebo())),
     }
     return table
+
+
+def gp_factory(local_searches: int) -> peers.SamplerFactory:
+    """The default sampler with the GP's acquisition searched from fewer starting points."""
+    from hydra_wandb_sweeper.engine.local import samplers
+
+    def build(method: str, seed: int | None, bayes: tuple[str, int]) -> Any:
+        if method != "bayes":
+            return samplers.build_sampler(method, seed, bayes)
+        model = samplers.BoundedGPSampler(
+            seed=seed,
+            n_startup_trials=0,
+            warn_independent_sampling=False,
+            local_searches=local_searches,
+        )
+        return samplers.SobolStartup(model, bayes[1], seed)
+
+    return build
 
 
 # --- the results file ----------------------------------------------------------------------
@@ -187,19 +212,58 @@ def report(runs: dict[tuple[str, str, int], list[float]], tasks: list[str]) -> N
                 q1, median, q3 = np.percentile([r[column] for r in rows.values()], [25, 50, 75])
                 cells.append(f"{median:9.3g} [{q1:6.2g}, {q3:6.2g}]")
             print(f"{method:34}{seeds[method]:>6} " + "".join(f"{c:>26}" for c in cells))
+        for label, name, against in (
+            ("default", DEFAULT, PEERS),
+            ("no torch", WITHOUT_TORCH, (DEFAULT, *PEERS)),
+        ):
+            if name not in table:
+                continue
+            ours = table[name]
+            for peer in against:
+                if peer not in table:
+                    continue
+                cells = []
+                for column in range(len(CHECKPOINTS)):
+                    mine = float(np.median([r[column] for r in ours.values()]))
+                    theirs = float(np.median([r[column] for r in table[peer].values()]))
+                    share = win_share(ours, table[peer], column)
+                    cells.append(f"{ratio(mine, theirs)} (wins {share:.0%})")
+                shown = "default" if peer == DEFAULT else peer
+                print(f"  {label} / {shown:12} median regret: " + " | ".join(cells))
+
+
+def markdown(runs: dict[tuple[str, str, int], list[float]], tasks: list[str]) -> None:
+    """The default's median regret over each peer's at every checkpoint (bold: the peer is
+    ahead), then the share of seeds on which the default is ahead, one row per task."""
+    peers_run = [p for p in PEERS if any(p in regrets(runs, task) for task in tasks)]
+    budgets = "/".join(map(str, CHECKPOINTS))
+    header = "| task | " + " | ".join(f"vs {p} ({budgets})" for p in peers_run) + " |"
+    rule = "|---|" + "---|" * len(peers_run)
+    ratios, shares = [header, rule], [header.replace("vs ", "wins vs "), rule]
+    for task in tasks:
+        table = regrets(runs, task)
         if DEFAULT not in table:
             continue
         ours = table[DEFAULT]
-        for peer in PEERS:
+        ratio_cells, share_cells = [], []
+        for peer in peers_run:
             if peer not in table:
+                ratio_cells.append("-")
+                share_cells.append("-")
                 continue
-            cells = []
+            texts, wins = [], []
             for column in range(len(CHECKPOINTS)):
                 mine = float(np.median([r[column] for r in ours.values()]))
                 theirs = float(np.median([r[column] for r in table[peer].values()]))
-                share = win_share(ours, table[peer], column)
-                cells.append(f"{ratio(mine, theirs)} (wins {share:.0%})")
-            print(f"  default / {peer:12} median regret: " + " | ".join(cells))
+                text = ratio(mine, theirs)
+                texts.append(f"**{text}**" if mine > theirs else text)
+                wins.append(f"{win_share(ours, table[peer], column):.0%}")
+            seeds = f" ({len(table[peer])} seeds)" if len(table[peer]) != len(ours) else ""
+            ratio_cells.append(" / ".join(texts) + seeds)
+            share_cells.append(" / ".join(wins))
+        ratios.append(f"| {task} ({len(ours)} seeds) | " + " | ".join(ratio_cells) + " |")
+        shares.append(f"| {task} | " + " | ".join(share_cells) + " |")
+    print("\n" + "\n".join(ratios) + "\n\n" + "\n".join(shares))
 
 
 def main() -> None:
@@ -210,6 +274,7 @@ def main() -> None:
     parser.add_argument("--shard", default="0/1", help="i/n: run every n-th pending run")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--report", action="store_true", help="print the tables only")
+    parser.add_argument("--markdown", action="store_true", help="and the ratios as markdown")
     args = parser.parse_args()
     tasks = list(TASKS) if args.tasks == "all" else args.tasks.split(",")
     engines = Engines()
@@ -230,6 +295,8 @@ def main() -> None:
         finally:
             engines.close()
     report(load(args.results), tasks)
+    if args.markdown:
+        markdown(load(args.results), tasks)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """What choosing a trial costs as a sweep grows, ours against W&B's engine in the same run.
 
-A bayes sweep over the 5-D mixed space of ``search_quality.py`` is filled with N finished
-trials (N = 10, 100, 300, 1000, 3000) in each storage; then, at each N:
+A bayes sweep over each space (continuous: Hartmann-6's 6 floats; mixed: the 5-D mixed
+space of ``tuning_tasks.py``; categorical: 5 categorical parameters of 3-4 values) is filled
+with N finished trials (N = 10, 100, 1000) in each storage; then, at each N:
 
 - CPU seconds per suggestion of every method the embedded engine offers (the engine's own
   ``ask``, storage reads included), with the sampler each method gets; W&B's ``bayes`` and
@@ -12,7 +13,8 @@ trials (N = 10, 100, 300, 1000, 3000) in each storage; then, at each N:
 - a new process opening the sweep (what each joiner, submitit job or joblib worker pays):
   CPU seconds to open it, and of its first bayes suggestion (a GP fitted from scratch).
 
-    python bench/suggestion_cost.py [--sizes 10,100,300,1000,3000] [--storages journal,sqlite]
+    python bench/suggestion_cost.py [--spaces continuous,mixed,categorical] [--sizes 10,100,1000]
+        [--storages journal,sqlite]
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import random
 import statistics
 import subprocess
@@ -34,21 +37,38 @@ import optuna
 
 from hydra_wandb_sweeper.engine.base import TrialState
 from hydra_wandb_sweeper.engine.local.engine import LocalEngine
-from hydra_wandb_sweeper.engine.local.samplers import build_sampler
+from hydra_wandb_sweeper.engine.local.samplers import BoundedGPSampler, SobolStartup, build_sampler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from search_quality import FUNCTIONS, _definition
+from peers import definition
+from tuning_tasks import TASKS
 from wandb_engine import WandbEngine
 
-FUNCTION, _, PARAMETERS = FUNCTIONS["mixed"]
-UNBOUNDED_UP_TO = 1000
+_CATEGORIES: dict[str, list[Any]] = {
+    "model": ["cnn_tcn", "cnn_bilstm", "mlp"],
+    "optimizer.name": ["adamw", "sgd", "rmsprop"],
+    "data.batch_size": [16, 32, 64, 128],
+    "model.activation": ["relu", "gelu", "tanh", "silu"],
+    "model.norm": ["batch", "layer", "none"],
+}
+
+
+def _categorical(p: Any) -> float:
+    return sum(values.index(p[key]) / len(values) for key, values in _CATEGORIES.items())
+
+
+SPACES: dict[str, tuple[Callable[[Any], float], dict[str, Any]]] = {
+    "continuous": (TASKS["hartmann6"].objective, TASKS["hartmann6"].parameters),
+    "mixed": (TASKS["mixed"].objective, TASKS["mixed"].parameters),
+    "categorical": (_categorical, {key: {"values": v} for key, v in _CATEGORIES.items()}),
+}
 SAMPLERS: dict[str, Callable[[], optuna.samplers.BaseSampler]] = {
     "ours bayes gp (default)": lambda: build_sampler("bayes", 0, ("gp", 10)),
+    "ours gp, 10 local searches (before)": lambda: SobolStartup(
+        BoundedGPSampler(seed=0, n_startup_trials=0, local_searches=10), 10, 0
+    ),
     "ours bayes tpe": lambda: build_sampler("bayes", 0, ("tpe", 10)),
     "ours random": lambda: build_sampler("random", 0, ("gp", 10)),
-    "ours gp, unbounded (before)": lambda: optuna.samplers.GPSampler(
-        seed=0, n_startup_trials=10, warn_independent_sampling=False
-    ),
 }
 OPENING = """
 import json, sys, time
@@ -65,22 +85,27 @@ print(json.dumps({"open": opened - start, "first": asked - opened}))
 """
 
 
-def random_params(rng: random.Random) -> dict[str, Any]:
-    return {
-        "optimizer.lr": 10 ** rng.uniform(-5, -1),
-        "model.dropout": rng.uniform(0.0, 0.5),
-        "model.layers": rng.randint(1, 8),
-        "optimizer.name": rng.choice(["adamw", "sgd", "rmsprop"]),
-        "model": rng.choice(["cnn_tcn", "cnn_bilstm", "mlp"]),
-    }
+def random_params(parameters: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for key, spec in parameters.items():
+        if "values" in spec:
+            params[key] = rng.choice(spec["values"])
+        elif spec.get("distribution") == "log_uniform_values":
+            params[key] = math.exp(rng.uniform(math.log(spec["min"]), math.log(spec["max"])))
+        elif isinstance(spec["min"], int):
+            params[key] = rng.randint(spec["min"], spec["max"])
+        else:
+            params[key] = rng.uniform(spec["min"], spec["max"])
+    return params
 
 
 class Sweep:
     """A bayes sweep in one storage, grown to N finished trials by bulk inserts."""
 
-    def __init__(self, storage: str) -> None:
+    def __init__(self, storage: str, space: str) -> None:
         self.storage = storage
-        self.engine = LocalEngine.create(storage, _definition("bayes", PARAMETERS), seed=0)
+        self.function, self.parameters = SPACES[space]
+        self.engine = LocalEngine.create(storage, definition("bayes", self.parameters), seed=0)
         self.runs: list[tuple[dict[str, Any], float]] = []
         self._rng = random.Random(0)
         # one real trial gives the distributions and attributes the engine writes
@@ -91,7 +116,7 @@ class Sweep:
     def _finish_one(self) -> optuna.trial.FrozenTrial:
         trial = self.engine.ask()
         assert trial is not None
-        value = FUNCTION(trial.params)
+        value = self.function(trial.params)
         self.engine.tell(trial, TrialState.FINISHED, value, None)
         self.runs.append((dict(trial.params), value))
         return self._study.get_trials(deepcopy=False)[trial.number]
@@ -99,8 +124,8 @@ class Sweep:
     def grow_to(self, size: int) -> None:
         new = []
         while len(self.runs) < size:
-            params = random_params(self._rng)
-            value = FUNCTION(params)
+            params = random_params(self.parameters, self._rng)
+            value = self.function(params)
             self.runs.append((params, value))
             new.append(
                 optuna.trial.create_trial(
@@ -121,7 +146,7 @@ class Sweep:
             trial = self.engine.ask()
             costs.append(time.process_time() - start)
             assert trial is not None
-            self.engine.tell(trial, TrialState.FINISHED, FUNCTION(trial.params), None)
+            self.engine.tell(trial, TrialState.FINISHED, self.function(trial.params), None)
         return statistics.median(costs)
 
     def bookkeeping_ms(self, repeats: int = 10) -> float:
@@ -143,21 +168,18 @@ class Sweep:
 
 
 def measure(
-    storage: str, sizes: list[int], repeats: int, wandb: WandbEngine
+    storage: str, space: str, sizes: list[int], repeats: int, wandb: WandbEngine
 ) -> dict[str, dict[int, float]]:
     rows: dict[str, dict[int, float]] = {}
-    sweep = Sweep(storage)
+    sweep = Sweep(storage, space)
     try:
         for size in sizes:
             sweep.grow_to(size)
             for name, factory in SAMPLERS.items():
-                if "unbounded" in name and size > UNBOUNDED_UP_TO:
-                    continue
-                times = repeats if "unbounded" not in name else 1
-                rows.setdefault(name, {})[size] = sweep.suggestion_cpu(factory(), times)
+                rows.setdefault(name, {})[size] = sweep.suggestion_cpu(factory(), repeats)
             for method in ("bayes", "random"):
                 config = {"method": method, "metric": {"name": "loss", "goal": "minimize"}}
-                config["parameters"] = PARAMETERS
+                config["parameters"] = sweep.parameters
                 costs = [wandb.suggest(config, sweep.runs, seed)[1] for seed in range(repeats)]
                 rows.setdefault(f"W&B {method}", {})[size] = statistics.median(costs)
             rows.setdefault("ask+tell with run_cap (ms)", {})[size] = sweep.bookkeeping_ms()
@@ -184,15 +206,19 @@ def print_table(title: str, rows: dict[str, dict[int, float]], sizes: list[int])
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", default="10,100,300,1000,3000")
-    parser.add_argument("--storages", default="journal,sqlite")
+    parser.add_argument("--spaces", default="continuous,mixed,categorical")
+    parser.add_argument("--sizes", default="10,100,1000")
+    parser.add_argument("--storages", default="journal")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
     with tempfile.TemporaryDirectory() as tmp, WandbEngine() as wandb:
-        for kind in args.storages.split(","):
-            storage = f"{tmp}/journal.log" if kind == "journal" else f"sqlite:///{tmp}/sweeps.db"
-            print_table(f"storage {kind}", measure(storage, sizes, args.repeats, wandb), sizes)
+        for space in args.spaces.split(","):
+            for kind in args.storages.split(","):
+                name = f"{space}-{kind}"
+                storage = f"{tmp}/{name}.log" if kind == "journal" else f"sqlite:///{tmp}/{name}.db"
+                rows = measure(storage, space, sizes, args.repeats, wandb)
+                print_table(f"{space} space, storage {kind}", rows, sizes)
 
 
 if __name__ == "__main__":

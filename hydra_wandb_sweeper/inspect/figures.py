@@ -112,7 +112,10 @@ def _recolor(figure: go.Figure, *, better_high: bool) -> None:
     from plotly.colors import sample_colorscale
 
     for trace in figure.data:
-        if trace.mode == "lines" and trace.y:
+        if trace.type == "parcoords":  # Optuna < 5 draws one Parcoords trace instead
+            trace.line.colorscale = "Viridis"
+            trace.line.reversescale = not better_high
+        elif trace.mode == "lines" and trace.y:
             shade = trace.y[0] if better_high else 1.0 - trace.y[0]
             trace.line.color = sample_colorscale("Viridis", [shade])[0]
             trace.opacity = 0.75

@@ -15,8 +15,15 @@ from hydra_wandb_sweeper.engine.local.storage import (
     read_definition,
     request_stop,
 )
+from hydra_wandb_sweeper.engine.local.sweep_format import NewerSweepFormat
 from hydra_wandb_sweeper.errors import SweepConfigError
-from hydra_wandb_sweeper.inspect.table import Column, InspectError, SweepTable, TrialRow
+from hydra_wandb_sweeper.inspect.table import (
+    Column,
+    InspectError,
+    NewerSweepError,
+    SweepTable,
+    TrialRow,
+)
 from hydra_wandb_sweeper.sweep.settings import DEFAULT_STORAGE
 
 
@@ -74,6 +81,8 @@ class LocalSweeps:
     def _ours(self, sweep_id: str) -> bool:
         try:
             read_definition(self._storage, sweep_id, self.spec)
+        except NewerSweepFormat:
+            return True  # ours, from a newer release: reading it says so
         except SweepConfigError:
             return False
         return True
@@ -81,6 +90,8 @@ class LocalSweeps:
     def _definition(self, sweep_id: str) -> SweepDefinition:
         try:
             return read_definition(self._storage, sweep_id, self.spec)
+        except NewerSweepFormat as error:
+            raise NewerSweepError(error.message) from None
         except SweepConfigError:
             names = [s.study_name for s in self._storage.get_all_studies()]
             known = ", ".join(name for name in names[-10:] if self._ours(name)) or "none"

@@ -20,7 +20,7 @@ from optuna.trial import create_trial
 from hydra_wandb_sweeper.engine.base import TrialState
 from hydra_wandb_sweeper.engine.local import liveness
 from hydra_wandb_sweeper.engine.local.engine import LocalEngine
-from hydra_wandb_sweeper.engine.local.liveness import identity, is_orphan
+from hydra_wandb_sweeper.engine.local.liveness import identity, is_orphan, why_orphaned
 from tests.support.engines import definition
 
 
@@ -82,6 +82,20 @@ def test_another_machine_is_judged_by_its_heartbeat():
     elsewhere = {"host": "elsewhere", "boot": None, "pid": 1, "start": 1}
     assert not is_orphan(running(elsewhere), time.time())
     assert is_orphan(running(elsewhere, heartbeat=time.time() - 3600), time.time())
+
+
+def test_a_late_heartbeat_is_not_said_to_be_a_process_that_ended():
+    # a laptop lid closed past the heartbeat window: suspended, perhaps, not ended
+    elsewhere = {"host": "elsewhere", "boot": None, "pid": 7, "start": 1}
+    late = running(elsewhere, heartbeat=time.time() - 3600)
+    why = why_orphaned(late, time.time())
+    print(why)
+    assert why.startswith("its process (elsewhere:7) sent no heartbeat for 3600 s")
+    assert "suspended" in why and "ended before" not in why
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    here = identity(process.pid)
+    process.wait()
+    assert "ended before the trial did" in why_orphaned(running(here), time.time())
 
 
 def test_a_trial_taken_for_an_orphan_keeps_its_result(tmp_path, monkeypatch):

@@ -114,6 +114,21 @@ def test_a_bad_dotted_value_names_the_key(tmp_path):
     )
 
 
+def test_an_interpolation_that_does_not_resolve_names_its_key(tmp_path, monkeypatch):
+    monkeypatch.delenv("HWS_TEST_UNSET", raising=False)
+    completed = run_sweep(
+        tmp_path,
+        "+hydra.sweeper.parameters.x={values:[1,${oc.env:HWS_TEST_UNSET}]}",
+        check=False,
+    )
+    print(completed.stderr)
+    assert completed.returncode == 1
+    assert_refused_before_any_trial(
+        tmp_path, completed, "hydra.sweeper.parameters.x.values[1]", "HWS_TEST_UNSET"
+    )
+    assert "Traceback" not in completed.stderr
+
+
 # --- pasted W&B sweep files --------------------------------------------------------------
 
 
@@ -168,7 +183,7 @@ UNKNOWN_KEYS = {
         "hydra.sweeper.wandb_sweep_config",
         "directly under hydra.sweeper",
     ],
-    "+hydra.sweeper.num_agents=4": ["hydra.sweeper.num_agents", "hydra/launcher=joblib"],
+    "+hydra.sweeper.num_agents=4": ["hydra.sweeper.num_agents", "Use agents"],
     "+hydra.sweeper.budget=10": ["hydra.sweeper.budget", "run_cap"],
     "hydra.sweeper.metric.nmae=loss": ["hydra.sweeper.metric.nmae", "Did you mean 'name'?"],
     "hydra.sweeper.early_terminate.min_iters=2": [

@@ -58,6 +58,7 @@ from hydra_wandb_sweeper.engine.local.liveness import (
     OWNER_BEAT_ATTR,
     identity,
     is_orphan,
+    why_orphaned,
 )
 from hydra_wandb_sweeper.engine.local.records import (
     counts_against_cap,
@@ -73,6 +74,13 @@ from hydra_wandb_sweeper.engine.local.storage import (
     read_definition,
     storage_faults,
     store_definition,
+)
+from hydra_wandb_sweeper.engine.local.sweep_format import (
+    ERROR_ATTR,
+    NO_METRIC_ATTR,
+    PARAMS_ATTR,
+    RUN_ID_ATTR,
+    STATE_ATTR,
 )
 from hydra_wandb_sweeper.engine.outcome import objective_outcome
 from hydra_wandb_sweeper.errors import SweepConfigError
@@ -283,12 +291,12 @@ class LocalEngine:
         attrs: dict[str, Any] = {
             OWNER_ATTR: identity(),
             OWNER_BEAT_ATTR: time.time(),
-            "run_id": new_wandb_id(),
+            RUN_ID_ATTR: new_wandb_id(),
         }
         params: dict[str, Any] = {}
         distributions: dict[str, Any] = {}
         if point is not None and self._grid is not None:
-            attrs.update({POINT_ATTR: point, "params": self._grid.values(point)})
+            attrs.update({POINT_ATTR: point, PARAMS_ATTR: self._grid.values(point)})
             params, distributions = self._grid.optuna_params(point)
         template = optuna.trial.create_trial(
             state=OptunaState.RUNNING,
@@ -306,12 +314,12 @@ class LocalEngine:
     def _propose(self, trial: optuna.Trial) -> Trial:
         attrs = trial.user_attrs
         if self._grid is not None:
-            params = dict(attrs["params"])
+            params = dict(attrs[PARAMS_ATTR])
         else:
             params = sample_active(trial, self._parameters, inactive=self._inactive)
-            trial.set_user_attr("params", params)
+            trial.set_user_attr(PARAMS_ATTR, params)
         inactive = {p.key: None for p in self._parameters if p.key not in params}
-        return Trial(trial.number, str(attrs["run_id"]), params, inactive=inactive)
+        return Trial(trial.number, str(attrs[RUN_ID_ATTR]), params, inactive=inactive)
 
     # --- orphans --------------------------------------------------------------------------
     def reclaim_orphans(self) -> None:
@@ -340,7 +348,7 @@ class LocalEngine:
                     log.warning(f"Trial {frozen.number} of {who} had finished: its result is kept")
                     continue
                 started = JOB_ATTR in attrs
-                message = f"its process ({who}) ended before the trial did"
+                message = why_orphaned(frozen, now)
                 self._fail(frozen.number, "process_died" if started else "interrupted", message)
             except UpdateFinishedTrialError:
                 continue  # its owner was alive after all and ended it meanwhile
@@ -352,15 +360,15 @@ class LocalEngine:
         self, trial: optuna.Trial | int, state: TrialState, value: float | None, error: str | None
     ) -> None:
         number = trial if isinstance(trial, int) else trial.number
-        attrs: dict[str, Any] = {} if error is None else {"error": error[:2000]}
+        attrs: dict[str, Any] = {} if error is None else {ERROR_ATTR: error[:2000]}
         if state is not TrialState.FAILED:
             if state is TrialState.FINISHED and STOPPED_ATTR in self._fresh_attrs(number):
                 state = TrialState.STOPPED  # the job's early termination recorded the stop
             # A stopped trial is COMPLETE with the metric it reached, so that every sampler
             # learns from it, as W&B's bayes learns from a stopped run's summary metric.
-            attrs["state"] = state.value
+            attrs[STATE_ATTR] = state.value
             if value is None:  # a sweep without a metric (grid, random): Optuna needs a number
-                attrs["no_metric"] = True
+                attrs[NO_METRIC_ATTR] = True
         trial_id = self._trial_id(number)
         try:
             for name, attr in attrs.items():
@@ -378,12 +386,14 @@ class LocalEngine:
     def _fail(self, number: int, ended: str, error: str) -> None:
         trial_id = self._trial_id(number)
         self._storage.set_trial_user_attr(trial_id, ENDED_ATTR, ended)
-        self._storage.set_trial_user_attr(trial_id, "error", error[:2000])
+        self._storage.set_trial_user_attr(trial_id, ERROR_ATTR, error[:2000])
         self._study.tell(number, state=OptunaState.FAIL)
 
     def _keep_as_new_trial(self, number: int, value: float, attrs: dict[str, Any]) -> None:
         frozen = self._storage.get_trial(self._trial_id(number))
-        kept_attrs = {k: v for k, v in frozen.user_attrs.items() if k not in ("error", ENDED_ATTR)}
+        kept_attrs = {
+            k: v for k, v in frozen.user_attrs.items() if k not in (ERROR_ATTR, ENDED_ATTR)
+        }
         kept = optuna.trial.create_trial(
             params=frozen.params,
             distributions=frozen.distributions,

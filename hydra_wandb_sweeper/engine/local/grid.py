@@ -27,6 +27,7 @@ from optuna.trial import FrozenTrial
 from optuna.trial import TrialState as OptunaState
 
 from hydra_wandb_sweeper.engine.local.sampling import grid_choices
+from hydra_wandb_sweeper.engine.local.sweep_format import ENDED_ATTR, POINT_ATTR
 from hydra_wandb_sweeper.searchspace.conditions import branches, is_active, parent_name
 from hydra_wandb_sweeper.searchspace.space import Parameter, grid_values
 
@@ -34,11 +35,9 @@ from hydra_wandb_sweeper.searchspace.space import Parameter, grid_values
 # segfault, the OOM killer, or kill -9 of a sweeper running the task in-process) is
 # recorded failed instead of being run again.
 MAX_PROCESS_DEATHS = 3
-POINT_ATTR = "grid_point"
-# How a trial that did not finish ended: "interrupted" (Ctrl+C, SIGTERM, its process gone
-# before its task started), "suspect" (its batch's worker died: run again alone), or
-# "process_died" (its process died while its task ran).
-ENDED_ATTR = "ended"
+# How a trial that did not finish ended (ENDED_ATTR): "interrupted" (Ctrl+C, SIGTERM, its
+# process gone before its task started), "suspect" (its batch's worker died: run again
+# alone), or "process_died" (its process died while its task ran).
 RERUN_ENDINGS = ("interrupted", "suspect")
 
 

@@ -22,11 +22,17 @@ from typing import Any
 
 from optuna.trial import FrozenTrial
 
+# the sweeper that claimed a trial, and the process that runs its task (their heartbeats)
+from hydra_wandb_sweeper.engine.local.sweep_format import (
+    JOB_ATTR,
+    JOB_BEAT_ATTR,
+    OWNER_ATTR,
+    OWNER_BEAT_ATTR,
+)
+
 HEARTBEAT_SECONDS = float(os.environ.get("HYDRA_WANDB_SWEEPER_HEARTBEAT_SECONDS", 30.0))
 STALE_AFTER_SECONDS = 20 * HEARTBEAT_SECONDS
 HOST = socket.gethostname()
-OWNER_ATTR, OWNER_BEAT_ATTR = "owner", "heartbeat"  # the sweeper that claimed the trial
-JOB_ATTR, JOB_BEAT_ATTR = "job", "job_heartbeat"  # the process that runs its task
 
 
 @cache
@@ -120,9 +126,28 @@ def is_orphan(trial: FrozenTrial, now: float) -> bool:
     runners = [owner] if job is None or is_this_process(job) else [owner, job]
     if all(is_here(process) for process in runners):
         return all(is_gone(process) for process in runners)  # alive: however late it beats
-    started = trial.datetime_start.timestamp() if trial.datetime_start else now
-    beats = [attrs.get(name) for name in (OWNER_BEAT_ATTR, JOB_BEAT_ATTR)]
-    last_beat = max([float(beat) for beat in beats if beat is not None] or [started])
-    if now - last_beat > STALE_AFTER_SECONDS:
+    if now - _last_beat(trial, now) > STALE_AFTER_SECONDS:
         return True
     return is_gone(owner) and (job is None or is_this_process(job) or is_gone(job))
+
+
+def why_orphaned(trial: FrozenTrial, now: float) -> str:
+    """Why :func:`is_orphan` took ``trial``: a process of another machine whose heartbeat is
+    late may be suspended (a laptop lid) or cut off rather than ended, and the message must
+    not say it ended."""
+    owner = trial.user_attrs.get(OWNER_ATTR) or {}
+    who = f"{owner.get('host')}:{owner.get('pid')}" if isinstance(owner, Mapping) else "?"
+    silent = now - _last_beat(trial, now)
+    if not is_here(owner) and silent > STALE_AFTER_SECONDS:
+        return (
+            f"its process ({who}) sent no heartbeat for {silent:.0f} s: it ended, or is "
+            "suspended or cut off from the storage (a result it records later is kept)"
+        )
+    return f"its process ({who}) ended before the trial did"
+
+
+def _last_beat(trial: FrozenTrial, now: float) -> float:
+    attrs = trial.user_attrs
+    started = trial.datetime_start.timestamp() if trial.datetime_start else now
+    beats = [attrs.get(name) for name in (OWNER_BEAT_ATTR, JOB_BEAT_ATTR)]
+    return max([float(beat) for beat in beats if beat is not None] or [started])

@@ -1,6 +1,6 @@
 """Every Optuna API the embedded engine uses that Optuna does not document as public.
 
-Each name here is checked by ``tests/engine/test_upstream_apis.py`` against the installed
+Each name here is checked by ``tests/test_upstream_apis.py`` against the installed
 Optuna, so a release that renames or drops one fails that test by name instead of failing a
 sweep (or, worse, silently doing nothing: an override of a method that no longer exists is
 never called).
@@ -20,6 +20,8 @@ JournalSnapshot = BaseJournalSnapshot
 # Optuna's GPSampler calls this with the finished trials it fits on (Optuna >= 4.8); the
 # bounded GP overrides it to fit on a subset. Named here so that the check above sees it.
 GP_FIT_METHOD = "_sample_relative_impl"
+# GPSampler's number of local searches of the acquisition function (10 in Optuna 4.x-5.x).
+GP_LOCAL_SEARCH_ATTR = "_n_local_search"
 
 
 def shared_rdb_storage(storage: optuna.storages.RDBStorage) -> optuna.storages.BaseStorage:

@@ -9,6 +9,13 @@ from optuna.trial import TrialState as OptunaState
 
 from hydra_wandb_sweeper.engine.base import OVERRIDES_ATTR, TrialRecord, TrialState
 from hydra_wandb_sweeper.engine.local.grid import ENDED_ATTR, RERUN_ENDINGS, histories
+from hydra_wandb_sweeper.engine.local.sweep_format import (
+    ERROR_ATTR,
+    NO_METRIC_ATTR,
+    PARAMS_ATTR,
+    RUN_ID_ATTR,
+    STATE_ATTR,
+)
 
 # Endings that do not count against run_cap: the task never finished.
 UNCOUNTED_ENDINGS = (*RERUN_ENDINGS, "process_died")
@@ -20,7 +27,7 @@ def sweep_records(trials: Iterable[FrozenTrial], *, grid: bool) -> list[TrialRec
     ran = [
         trial
         for trial in trials
-        if trial.state is not OptunaState.WAITING and "params" in trial.user_attrs
+        if trial.state is not OptunaState.WAITING and PARAMS_ATTR in trial.user_attrs
     ]
     if not grid:
         return [
@@ -55,19 +62,19 @@ def counts_against_cap(trial: FrozenTrial) -> bool:
 def record(trial: FrozenTrial, will_rerun: bool = False) -> TrialRecord:
     attrs = trial.user_attrs
     if trial.state is OptunaState.COMPLETE:
-        state = TrialState(attrs.get("state", TrialState.FINISHED.value))
+        state = TrialState(attrs.get(STATE_ATTR, TrialState.FINISHED.value))
     elif trial.state is OptunaState.RUNNING:
         state = TrialState.RUNNING
     else:
         state = TrialState.FAILED
-    has_metric = trial.state is OptunaState.COMPLETE and not attrs.get("no_metric")
+    has_metric = trial.state is OptunaState.COMPLETE and not attrs.get(NO_METRIC_ATTR)
     return TrialRecord(
         number=trial.number,
-        run_id=str(attrs.get("run_id", "")),
+        run_id=str(attrs.get(RUN_ID_ATTR, "")),
         state=state,
         value=trial.value if has_metric else None,
-        params=attrs.get("params", {}),
-        error=attrs.get("error"),
+        params=attrs.get(PARAMS_ATTR, {}),
+        error=attrs.get(ERROR_ATTR),
         overrides=tuple(attrs[OVERRIDES_ATTR]) if OVERRIDES_ATTR in attrs else None,
         will_rerun=will_rerun,
         reports=len(trial.intermediate_values),
@@ -77,7 +84,7 @@ def record(trial: FrozenTrial, will_rerun: bool = False) -> TrialRecord:
 def record_of(trial: FrozenTrial) -> TrialRecord | None:
     """The record of one stored trial, as the results count it; None for a trial that never
     ran or was cut short without fault of its own (another trial took its place)."""
-    if trial.state is OptunaState.WAITING or "params" not in trial.user_attrs:
+    if trial.state is OptunaState.WAITING or PARAMS_ATTR not in trial.user_attrs:
         return None
     if trial.user_attrs.get(ENDED_ATTR) in RERUN_ENDINGS:
         return None

@@ -2,19 +2,25 @@
 
 ``bayes`` is a model sampler (Optuna's GP by default, or TPE) that starts from a scrambled
 Sobol design instead of random trials: in the 10-20 trials most sweeps run, evenly spread
-start-up points leave the model fewer holes to fill (``bench/search_quality.py`` measures it).
+start-up points leave the model fewer holes to fill (``bench/search_suite.py`` measures it).
 The GP is fitted on a bounded subset of the finished trials, so that a suggestion costs the
 same at 1000 trials as at 100 instead of growing with the cube of the sweep's size
 (``bench/suggestion_cost.py``).
+
+Optuna's GP runs on torch, which the plugin does not require: torch is the optional ``gp``
+extra (with its CUDA libraries, pip's default torch is about 3 GB, the rest of the plugin
+about 85 MB). Without torch, ``bayes`` uses TPE and says so once per process.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import math
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -28,13 +34,18 @@ from optuna.distributions import (
 from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
-from hydra_wandb_sweeper.engine.local.optuna_private import trials_cached
+from hydra_wandb_sweeper.engine.local.optuna_private import GP_LOCAL_SEARCH_ATTR, trials_cached
 
 # The GP sees at most this many finished trials: half of them the best so far (where the
 # optimum is), the rest spread over the whole history (so that the model still knows the
 # bad regions). Measured at 1000 trials of a 5-D mixed space, CPU s per suggestion: 0.07
 # with 100, 0.09 with 150, 0.12 with 200; W&B's engine 0.13-0.2 (it fits on 100 runs).
 GP_MAX_TRIALS = 100
+# Local searches of the acquisition function per suggestion (Optuna's default: 10). They are
+# most of a suggestion's CPU time: with 3, a suggestion cost 0.44-0.74x of W&B's engine's at
+# 10, 100 and 1000 trials (bench/suggestion_cost.py), with 10 up to 1.9x; the search quality
+# of 3 and 10 is compared by bench/search_suite.py ("ours gp sobol5 ls3" / "ours gp sobol5").
+GP_LOCAL_SEARCHES = 3
 # Dimensions of the Sobol design; parameters beyond it are drawn uniformly at random.
 _SOBOL_DIMENSIONS = 32
 
@@ -44,6 +55,34 @@ _SOBOL_DIMENSIONS = 32
 # ("terminate called without an active exception", about 1 run in 4). Without it, Optuna says
 # once per process that it optimizes sequentially: not a line for the user.
 logging.getLogger("optuna._gp.batched_lbfgsb").setLevel(logging.ERROR)
+
+log = logging.getLogger(__name__)
+
+GP_EXTRA_HINT = "pip install 'hydra-wandb-sweeper[gp]'"
+
+
+def gp_available() -> bool:
+    """Whether Optuna's GP can run here: it needs torch (the ``gp`` extra)."""
+    try:
+        return importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):  # a blocked or half-installed torch
+        return False
+
+
+def bayes_model(kind: str) -> str:
+    """The model ``bayes`` really uses: ``kind``, or TPE when the GP has no torch to run on."""
+    if kind == "gp" and not gp_available():
+        _say_gp_is_missing()
+        return "tpe"
+    return kind
+
+
+@cache
+def _say_gp_is_missing() -> None:
+    log.warning(
+        "method: bayes uses TPE: the GP sampler needs torch, which is not installed "
+        f"({GP_EXTRA_HINT} for it; hydra.sweeper.bayes_sampler=tpe to silence this)"
+    )
 
 
 def build_sampler(
@@ -56,6 +95,7 @@ def build_sampler(
     if method != "bayes":
         return optuna.samplers.RandomSampler(seed=seed)
     kind, startup_trials = bayes
+    kind = bayes_model(kind)
     model: optuna.samplers.BaseSampler
     if kind == "tpe":
         # the model's own start-up is the Sobol design below
@@ -68,16 +108,30 @@ def build_sampler(
                 **({"multivariate": True, "group": True} if conditional else {}),
             )
     else:
-        model = BoundedGPSampler(seed=seed, n_startup_trials=0, warn_independent_sampling=False)
+        model = BoundedGPSampler(
+            seed=seed,
+            n_startup_trials=0,
+            warn_independent_sampling=False,
+            local_searches=GP_LOCAL_SEARCHES,
+        )
     return SobolStartup(model, startup_trials, seed)
 
 
 class BoundedGPSampler(optuna.samplers.GPSampler):
     """Optuna's GPSampler fitted on at most :data:`GP_MAX_TRIALS` finished trials."""
 
-    def __init__(self, *, max_trials: int = GP_MAX_TRIALS, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        max_trials: int = GP_MAX_TRIALS,
+        local_searches: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self._max_trials = max_trials
+        if local_searches is not None:
+            # the acquisition's local searches are most of a suggestion's CPU time
+            setattr(self, GP_LOCAL_SEARCH_ATTR, local_searches)
         self._subset_rng = np.random.default_rng(kwargs.get("seed"))
 
     def sample_relative(

@@ -24,13 +24,17 @@ from hydra_wandb_sweeper.engine.base import SweepDefinition
 from hydra_wandb_sweeper.engine.local.journal import open_journal
 from hydra_wandb_sweeper.engine.local.optuna_private import shared_rdb_storage
 from hydra_wandb_sweeper.engine.local.sqlite_waits import STEP_SECONDS, connection_factory
+from hydra_wandb_sweeper.engine.local.sweep_format import (
+    DEFINITION_ATTR,
+    FORMAT_ATTR,
+    FORMAT_VERSION,
+    STOP_ATTR,
+    check_readable,
+)
 from hydra_wandb_sweeper.errors import SweepConfigError, SweepStorageError
 
-DEFINITION_ATTR = "wandb_sweep"
 # The folder of the default storage, under the launch folder.
 STATE_FOLDER = ".wandb-sweeps"
-# Set on the study by `hydra-wandb-sweeper stop`: processes finish their trials and exit.
-STOP_ATTR = "stop_requested"
 # How long a SQLite write waits for another process's write before it fails.
 SQLITE_BUSY_SECONDS = 60.0
 # Connections each process opens to a database server (README, "Storage"): one for the
@@ -119,6 +123,7 @@ def _ignore_in_git(folder: Path) -> None:
 
 
 def store_definition(study: optuna.Study, definition: SweepDefinition) -> None:
+    study.set_user_attr(FORMAT_ATTR, FORMAT_VERSION)
     study.set_user_attr(DEFINITION_ATTR, dataclasses.asdict(definition))
 
 
@@ -136,7 +141,10 @@ def read_definition(
             f"no sweep {sweep_id!r} in storage {storage_spec!r} (sweeps there: {known}). "
             "Check the id, or point hydra.sweeper.storage at the storage that holds it",
         ) from None
-    stored = storage.get_study_user_attrs(study_id).get(DEFINITION_ATTR)
+    study_attrs = storage.get_study_user_attrs(study_id)
+    stored = study_attrs.get(DEFINITION_ATTR)
+    if stored is not None:
+        check_readable(study_attrs, sweep_id, storage_spec)
     known_fields = {field.name for field in dataclasses.fields(SweepDefinition)}
     if not isinstance(stored, dict) or not {"method", "parameters"} <= stored.keys():
         raise SweepConfigError(

@@ -8,9 +8,7 @@ from typing import Any
 from hydra_wandb_sweeper.engine.base import SweepDefinition, TrialRecord
 from hydra_wandb_sweeper.engine.local.records import sweep_records
 from hydra_wandb_sweeper.engine.local.storage import open_storage, read_definition
-
-# Study attribute: the W&B sweep this local sweep was published to, and the runs it holds.
-PUBLISHED_ATTR = "published_to_wandb"
+from hydra_wandb_sweeper.engine.local.sweep_format import PUBLISHED_ATTR
 
 
 def read_sweep(
