@@ -6,6 +6,7 @@ Each subcommand lives in its own module and is registered here with one line.
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
@@ -28,6 +29,7 @@ from hydra_wandb_sweeper.cli import (  # noqa: E402
     publish,
     report,
     show,
+    slurm_script,
     stop,
 )
 
@@ -39,6 +41,30 @@ app.command("report")(report.report)
 app.command("stop")(stop.stop)
 app.command("resume")(stop.resume)
 app.command("publish")(publish.publish)
+app.command("slurm-script")(slurm_script.slurm_script)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from hydra_wandb_sweeper import __version__
+
+        typer.echo(f"hydra-wandb-sweeper {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    pass
 
 
 def main() -> None:

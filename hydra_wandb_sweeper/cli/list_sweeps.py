@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from hydra_wandb_sweeper.cli.common import JsonOption, StorageOption, console, value_text
-from hydra_wandb_sweeper.inspect.table import STATES, SweepTable, sweep_json
+from hydra_wandb_sweeper.inspect.table import STATES, NewerSweepError, SweepTable, sweep_json
 
 
 def list_sweeps(
@@ -66,7 +66,17 @@ def _read_all(storage: str | None, wandb_project: str | None) -> list[SweepTable
     from hydra_wandb_sweeper.inspect.local import LocalSweeps
 
     local = LocalSweeps(storage)
-    return [local.read(sweep_id) for sweep_id in local.sweep_ids()]
+    tables, newer = [], []
+    for sweep_id in local.sweep_ids():
+        try:
+            tables.append(local.read(sweep_id))
+        except NewerSweepError as error:  # the others are still worth listing
+            newer.append(error)
+    if not tables and newer:
+        raise newer[0]
+    for error in newer:
+        typer.echo(f"not listed: {error}", err=True)
+    return tables
 
 
 def _when(moment: datetime | None) -> str:

@@ -32,7 +32,7 @@ def publish(
     """Upload a local sweep's runs (wandb sync) and create a W&B sweep that holds them.
 
     Publishing again adds only the runs that are new. Continue the search on W&B with
-    hydra.sweeper.engine=wandb hydra.sweeper.sweep_id=<the printed id>."""
+    hydra.sweeper.engine=wandb hydra.sweeper.sweep_id=PRINTED_ID."""
     from hydra_wandb_sweeper.sweep.publishing import publish_local_sweep
 
     if "://" not in storage and not Path(storage).exists():

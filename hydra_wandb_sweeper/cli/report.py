@@ -16,7 +16,7 @@ def report(
     sweep: SweepArgument,
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Folder to write into. Default: sweep-reports/<sweep id>."),
+        typer.Option("--out", help="Folder to write into. Default: sweep-reports/SWEEP_ID."),
     ] = None,
     png: Annotated[bool, typer.Option(help="Also write each plot as a PNG file.")] = True,
     storage: StorageOption = None,
@@ -32,7 +32,12 @@ def report(
 
     started = time.perf_counter()
     table = read_sweep(sweep, storage)
-    written = write_report(table, out or Path("sweep-reports") / table.sweep_id, png=png)
+    folder = out or Path("sweep-reports") / table.sweep_id
+    try:
+        written = write_report(table, folder, png=png)
+    except OSError as error:  # a folder that cannot be made or written: one line, no traceback
+        where = error.filename or folder
+        raise InspectError(f"cannot write the report into {where}: {error.strerror}") from None
     output = console()
     output.print(f"Report: {written.html}", highlight=False)
     for path in written.pngs:

@@ -22,7 +22,7 @@ def resume(sweep: SweepArgument, storage: StorageOption = None) -> None:
     _set(sweep, storage, stop=False)
     console().print(
         f"Sweep {sweep} may go on: start or join it again with its join command "
-        "(python <your script> -m ... hydra.sweeper.sweep_id=<id>).",
+        "(python YOUR_SCRIPT -m ... hydra.sweeper.sweep_id=SWEEP_ID).",
         highlight=False,
     )
 

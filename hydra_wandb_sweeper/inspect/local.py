@@ -17,7 +17,13 @@ from hydra_wandb_sweeper.engine.local.storage import (
 )
 from hydra_wandb_sweeper.engine.local.sweep_format import NewerSweepFormat
 from hydra_wandb_sweeper.errors import SweepConfigError
-from hydra_wandb_sweeper.inspect.table import Column, InspectError, SweepTable, TrialRow
+from hydra_wandb_sweeper.inspect.table import (
+    Column,
+    InspectError,
+    NewerSweepError,
+    SweepTable,
+    TrialRow,
+)
 from hydra_wandb_sweeper.sweep.settings import DEFAULT_STORAGE
 
 
@@ -85,7 +91,7 @@ class LocalSweeps:
         try:
             return read_definition(self._storage, sweep_id, self.spec)
         except NewerSweepFormat as error:
-            raise InspectError(error.message) from None
+            raise NewerSweepError(error.message) from None
         except SweepConfigError:
             names = [s.study_name for s in self._storage.get_all_studies()]
             known = ", ".join(name for name in names[-10:] if self._ours(name)) or "none"

@@ -18,6 +18,10 @@ class InspectError(Exception):
     the command-line tool prints the message as one line and exits non-zero."""
 
 
+class NewerSweepError(InspectError):
+    """The sweep was written by a newer release of the sweeper: this one cannot read it."""
+
+
 @dataclass(frozen=True)
 class Column:
     """One swept parameter: its Hydra override key, its W&B name, its W&B spec."""

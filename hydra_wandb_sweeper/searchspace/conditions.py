@@ -78,10 +78,18 @@ def check_conditions(parameters: Sequence[Conditional], origins: Mapping[str, st
         for name, values in param.when.items():
             parent = by_name.get(name)
             if parent is None:
+                # only the parameters a condition could name: a key fixed in the config is
+                # the same in every trial, so it cannot decide whether another applies
+                candidates = sorted(
+                    other
+                    for other, p in by_name.items()
+                    if p is not param and parent_values(p) is not None
+                )
                 raise SweepConfigError(
                     where,
-                    f"names {name!r}, which is not a parameter of this sweep; a condition "
-                    f"names a swept parameter: {', '.join(sorted(by_name)) or 'none'}",
+                    f"names {name!r}, which is not swept; a condition names a parameter of "
+                    "this sweep with a list of values or a swept config group: "
+                    f"{', '.join(candidates) or 'this sweep has none'}",
                 )
             choices = parent_values(parent)
             if choices is None:

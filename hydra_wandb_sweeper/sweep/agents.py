@@ -151,6 +151,21 @@ def with_agent_tickets(engine: Engine) -> Engine:
     return TicketedEngine(engine, Path(role["tickets"]), int(role["count"]))  # type: ignore[return-value]
 
 
+def gpus_for_agents(trials_per_gpu: int | None) -> list[str]:
+    """The GPUs ``trials_per_gpu`` hands out; none visible is an error, raised before the
+    sweep is created so that no empty sweep is left behind."""
+    if trials_per_gpu is None:
+        return []
+    gpus = visible_gpus(dict(os.environ))
+    if not gpus:
+        raise SweepConfigError(
+            "hydra.sweeper.trials_per_gpu",
+            f"got {trials_per_gpu}, but no GPU is visible (CUDA_VISIBLE_DEVICES is unset "
+            "and nvidia-smi lists none). Remove it to run the agents without GPUs",
+        )
+    return gpus
+
+
 class Agents:
     """The agents of one sweep, started by the process the user started."""
 
@@ -162,15 +177,7 @@ class Agents:
 
     def run(self, sweep_id: str, sweep_dir: Path, storage: str) -> None:
         """Start the agents on the sweep and wait for all of them."""
-        gpus: list[str] = []
-        if self.trials_per_gpu is not None:
-            gpus = visible_gpus(dict(os.environ))
-            if not gpus:
-                raise SweepConfigError(
-                    "hydra.sweeper.trials_per_gpu",
-                    f"got {self.trials_per_gpu}, but no GPU is visible (CUDA_VISIBLE_DEVICES is "
-                    "unset and nvidia-smi lists none). Remove it to run the agents without GPUs",
-                )
+        gpus = gpus_for_agents(self.trials_per_gpu)
         self._tickets = sweep_dir / ".agent-tickets"
         self._tickets.write_text("0")
         command = agent_command(sys.argv, sweep_id, sweep_dir, storage)

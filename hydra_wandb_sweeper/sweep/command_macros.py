@@ -7,16 +7,28 @@ callback, which ``hydra/sweeper=wandb`` adds to ``hydra.callbacks``, escapes the
 that the sweeper receives them as written. Other interpolations are left to Hydra, but one
 that cannot be resolved (``${oc.env:UNSET}`` in the search space) is refused here in one
 line naming its key, instead of the traceback of OmegaConf's resolution inside Hydra.
+
+The same callback, present whenever ``hydra/sweeper=wandb`` is selected, is the only code of
+the plugin that runs when the app is started without ``-m``: Hydra then runs one job and no
+sweeper. It says so in one line when a search space is configured, since the sweep the user
+meant to start would otherwise silently not happen.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import sys
 from typing import Any
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, ListConfig, OmegaConf, read_write
 from omegaconf.errors import InterpolationResolutionError
+
+from hydra_wandb_sweeper.config import SHIM_TARGET
+from hydra_wandb_sweeper.upstream_private import child_node, raw_value
+
+log = logging.getLogger(__name__)
 
 # the macros W&B's agent expands in a sweep's command
 _MACRO = re.compile(
@@ -32,14 +44,28 @@ class EscapeCommandMacros(Callback):
         if isinstance(sweeper, DictConfig):
             _refuse_unresolvable(sweeper)
 
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        sweeper = config.hydra.get("sweeper")
+        if not isinstance(sweeper, DictConfig) or sweeper.get("_target_") != SHIM_TARGET:
+            return
+        parameters = OmegaConf.select(sweeper, "parameters", default=None)
+        # hydra.mode=RUN typed (the printed re-run of a trial has it): one run asked for, not
+        # a forgotten -m. Read from the command line: Hydra adds it to the overrides itself.
+        if not parameters or any(arg.startswith("hydra.mode=") for arg in sys.argv[1:]):
+            return
+        log.warning(
+            "hydra/sweeper=wandb has a search space, but without -m (--multirun) Hydra runs "
+            "the app once and no sweep: add -m to run the sweep"
+        )
+
 
 def _escape_macros(sweeper: Any) -> None:
-    command = sweeper._get_node("command") if isinstance(sweeper, DictConfig) else None
+    command = child_node(sweeper, "command") if isinstance(sweeper, DictConfig) else None
     if not isinstance(command, ListConfig):
         return
     with read_write(command):
         for index in range(len(command)):
-            raw = command._get_node(index)._value()  # as written, unresolved
+            raw = raw_value(command, index)  # as written, unresolved
             if isinstance(raw, str) and _MACRO.search(raw):
                 command[index] = _MACRO.sub(r"\\${\1}", raw)
 

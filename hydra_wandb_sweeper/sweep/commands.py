@@ -14,6 +14,7 @@ for ``cd`` alone.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shlex
 import sys
@@ -24,12 +25,18 @@ from typing import NoReturn
 
 from omegaconf import DictConfig, OmegaConf
 
+from hydra_wandb_sweeper.engine.base import Engine
 from hydra_wandb_sweeper.searchspace.overrides import override
 from hydra_wandb_sweeper.sweep.console import CONTROL_CHARACTERS
+from hydra_wandb_sweeper.sweep.slurm_script import SCRIPT_NAME
+from hydra_wandb_sweeper.upstream_private import hydra_args_parser
+
+log = logging.getLogger(__name__)
 
 _SWEEP_ID = "hydra.sweeper.sweep_id"
 _STORAGE = "hydra.sweeper.storage"
 _COUNT = "hydra.sweeper.count"
+_AGENTS = "hydra.sweeper.agents"
 # Hydra overrides that shape a sweep, not a single run: a re-run leaves them out. The choice
 # of hydra/sweeper stays: a config group of the user's (+sweep=plain) may set hydra.sweeper
 # keys that only this sweeper's config has.
@@ -48,9 +55,16 @@ class CommandLine:
     # Hydra's flags as typed: relative paths resolve from wherever the command runs
     typed_flags: tuple[str, ...] = ()
 
-    def join(self, sweep_id: str, storage: str, count: int | None = None) -> str:
+    def join(self, sweep_id: str, storage: str, count: int | str | None = None) -> str:
         """Joins (or resumes) the sweep; ``count`` replaces the command line's count."""
-        replaced = (_SWEEP_ID, _STORAGE) if count is None else (_SWEEP_ID, _STORAGE, _COUNT)
+        return self._shell(self._join_arguments(sweep_id, storage, count, drop_count=False))
+
+    def _join_arguments(
+        self, sweep_id: str, storage: str, count: int | str | None, *, drop_count: bool
+    ) -> list[str]:
+        replaced = (_SWEEP_ID, _STORAGE, _AGENTS)
+        if count is not None or drop_count:
+            replaced += (_COUNT,)
         kept = [arg for arg in self.overrides if _key(arg) not in replaced]
         extra = [f"{_SWEEP_ID}={sweep_id}"]
         if not storage.startswith(("http://", "https://")):  # a W&B sweep: its id finds it
@@ -58,7 +72,13 @@ class CommandLine:
             extra.append(override(_STORAGE, storage))
         if count is not None:
             extra.append(f"{_COUNT}={count}")
-        return self._shell([*self.flags, "-m", *kept, *extra])
+        return [*self.flags, "-m", *kept, *extra]
+
+    def slurm_array(self, sweep_id: str, storage: str, agents: int) -> str:
+        """``agents`` agents as a SLURM job array of the package's script, which sets count."""
+        arguments = self._join_arguments(sweep_id, storage, None, drop_count=True)
+        sbatch = ["sbatch", f"--array=0-{agents - 1}", SCRIPT_NAME, "COUNT"]
+        return in_folder(self.launch_dir, [*sbatch, *self.program, *arguments])
 
     def rerun(self, overrides: Sequence[str]) -> str:
         """A single run with a trial's overrides (never a sweep, whatever ``hydra.mode`` says)."""
@@ -124,9 +144,9 @@ def this_command_line(config: DictConfig) -> CommandLine:
     run_overrides = [
         o for o in hydra_overrides if not _key(o).startswith((*_SWEEP_ONLY, "hydra.mode"))
     ]
-    # Hydra adds hydra.mode=MULTIRUN for -m; without it, the config itself asks for a multirun
-    if "hydra.mode=MULTIRUN" not in hydra_overrides:
-        run_overrides.append("hydra.mode=RUN")
+    # whether the sweep was started with -m or by a config that sets hydra.mode: MULTIRUN, a
+    # re-run is one run, and says so (no hint about a forgotten -m)
+    run_overrides.append("hydra.mode=RUN")
     return CommandLine(
         launch_dir=launch_dir,
         program=(sys.executable, *_program(launch_dir)),
@@ -140,9 +160,7 @@ def this_command_line(config: DictConfig) -> CommandLine:
 def _hydra_arguments(argv: list[str]) -> argparse.Namespace:
     """The command line as Hydra read it; as plain overrides when it is not Hydra's (an app
     composed from Python, a test runner's arguments)."""
-    from hydra._internal.utils import get_args_parser  # Hydra's own reading of sys.argv
-
-    parser = get_args_parser()
+    parser = hydra_args_parser()  # Hydra's own reading of sys.argv
 
     def refuse(message: str) -> NoReturn:
         raise ValueError(message)
@@ -178,3 +196,27 @@ def rerun_command(overrides: Sequence[str], script: str | None = None) -> str:
     """A single run (no -m) of ``script`` (by default this process's) with a trial's overrides."""
     program_args = shlex.split(script) if script else _program(os.getcwd())
     return shell_join([sys.executable, *program_args, *overrides])
+
+
+def announce_agents(engine: Engine, command_line: CommandLine) -> None:
+    """What ``count: 0`` prints: the sweep runs nothing here, and how to start its agents."""
+    definition = engine.definition
+    ends = definition.method == "grid" or definition.run_cap is not None
+    # an agent's count: until the sweep ends (grid, run_cap), else the user's number
+    count = "null" if ends else "COUNT"
+    sweep_id, storage = engine.sweep_id, engine.location
+    log.info(
+        f"W&B sweep {sweep_id} | method: {definition.method} | storage: {storage} | "
+        "count=0: no trial runs here"
+    )
+    log.info(
+        "Start an agent (in as many terminals or machines as you like; "
+        f"{'COUNT: the trials it runs; ' if not ends else ''}"
+        "hydra.sweeper.agents=N starts N from one command):"
+    )
+    log.info("  " + command_line.join(sweep_id, storage, count))
+    log.info(
+        f"Or as a SLURM job array of 4 agents (`hydra-wandb-sweeper slurm-script --out "
+        f"{SCRIPT_NAME}` writes the script; COUNT: the trials each agent runs):"
+    )
+    log.info("  " + command_line.slurm_array(sweep_id, storage, 4))

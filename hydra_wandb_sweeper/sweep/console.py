@@ -9,11 +9,12 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from hydra_wandb_sweeper.engine.base import TrialRecord, TrialState
+from hydra_wandb_sweeper.upstream_private import BASIC_LAUNCHER_LOGGER
 
 # The loggers Hydra's launchers write their per-batch lines with ("Launching 1 jobs locally",
 # "#0 : overrides"): the trial lines below say the same, by trial number.
 LAUNCHER_LOGGERS = (
-    "hydra._internal.core_plugins.basic_launcher",
+    BASIC_LAUNCHER_LOGGER,
     "hydra_plugins.hydra_joblib_launcher._core",
     "hydra_plugins.hydra_submitit_launcher.submitit_launcher",
 )

@@ -24,8 +24,13 @@ from hydra_wandb_sweeper.errors import SweepConfigError, SweepRuntimeError, Swee
 from hydra_wandb_sweeper.interrupts import interrupts_as_exceptions, raise_if_received, received
 from hydra_wandb_sweeper.job.binding import TrialTask, trial_environment
 from hydra_wandb_sweeper.searchspace.space import SearchSpace
-from hydra_wandb_sweeper.sweep.agents import Agents, agent_role, with_agent_tickets
-from hydra_wandb_sweeper.sweep.commands import CommandLine, this_command_line
+from hydra_wandb_sweeper.sweep.agents import (
+    Agents,
+    agent_role,
+    gpus_for_agents,
+    with_agent_tickets,
+)
+from hydra_wandb_sweeper.sweep.commands import CommandLine, announce_agents, this_command_line
 from hydra_wandb_sweeper.sweep.console import launcher_lines_at_debug, nothing_reported, trial_line
 from hydra_wandb_sweeper.sweep.faults import (
     describe_interruption,
@@ -42,6 +47,7 @@ from hydra_wandb_sweeper.sweep.publishing import publish_at_end
 from hydra_wandb_sweeper.sweep.results import print_table, summarize, write_results
 from hydra_wandb_sweeper.sweep.settings import SweepSettings, read_settings
 from hydra_wandb_sweeper.sweep.slurm_batch import launch_batch
+from hydra_wandb_sweeper.upstream_private import job_error
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +76,8 @@ class SweepLoop:
         # absolute, so that workers started elsewhere (submitit) find the parameter files
         self.sweep_dir = self.launch_dir / Path(config.hydra.sweep.dir)
         self.settings = read_settings(self._raw_settings, self.launch_dir)
+        if self.settings.agents > 1 and agent_role() is None:
+            gpus_for_agents(self.settings.trials_per_gpu)  # before the sweep is created
         self.command_line = this_command_line(config)
         if OmegaConf.select(config, "hydra.launcher.backend", default=None) == "threading":
             raise SweepConfigError(
@@ -92,6 +100,12 @@ class SweepLoop:
         engine = with_agent_tickets(engine)
         self.sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, self.sweep_dir / "multirun.yaml")
+        if self.settings.count == 0:  # create only, as `wandb sweep` does
+            try:
+                announce_agents(engine, self.command_line)
+            finally:
+                engine.close()
+            return []
         self._announce(engine, space)
         returns: list[Sequence[JobReturn]] = []
         progress = SweepProgress(engine.sweep_id, engine.definition, self.settings.count)
@@ -356,15 +370,14 @@ def _ask(engine: Engine, wanted: int) -> list[Trial]:
 
 def _storage_fault(result: JobReturn) -> SweepStorageError | None:
     """The storage error that ended a job, if the storage, not its task, failed."""
-    error = result._return_value if result.status is JobStatus.FAILED else None
+    error = job_error(result)
     return SweepStorageError(str(error)) if isinstance(error, SweepStorageError) else None
 
 
 def _outcome(result: JobReturn, metric_name: str | None) -> Outcome:
     """How a job ended: its state, its metric, and the error to record when it failed."""
     if result.status is JobStatus.FAILED:
-        # the job's exception; JobReturn.return_value would also write its own line to stderr
-        error = result._return_value
+        error = job_error(result)
         return TrialState.FAILED, None, f"{type(error).__name__}: {error}"
     try:
         return objective_outcome(result.return_value, metric_name)

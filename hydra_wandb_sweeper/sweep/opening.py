@@ -38,12 +38,7 @@ def open_sweep(
         engine = join_cloud_sweep(settings, arguments, config, config_loader)
         return engine, _stored_space(engine.definition, arguments, config_loader)
     if settings.sweep_id is not None:
-        engine = LocalEngine.join(
-            settings.storage,
-            settings.sweep_id,
-            seed=settings.seed,
-            bayes=(settings.bayes_sampler, settings.bayes_startup_trials),
-        )
+        engine = _join_local(settings)
         _require_an_end(engine.definition.method, settings.count, engine.definition.run_cap)
         log.info(f"Joined sweep {engine.sweep_id}: its stored method and search space apply")
         return engine, _stored_space(engine.definition, arguments, config_loader)
@@ -60,7 +55,8 @@ def open_sweep(
             "line (model=a,b), or drop the method to run one job",
         )
     validate_method(space, method, settings.metric, settings.early_terminate)
-    if not cloud:  # a W&B agent may run until the sweep is stopped on the server
+    # a W&B agent may run until the sweep is stopped on the server; count=0 runs nothing here
+    if not cloud and settings.count != 0:
         _require_an_end(method, settings.count, settings.run_cap, chosen=settings.method is None)
     space, notes = infer_group_conditions(config_loader, config, space)
     for note in notes:
@@ -81,6 +77,37 @@ def open_sweep(
         bayes=(settings.bayes_sampler, settings.bayes_startup_trials),
     )
     return engine, space
+
+
+def _join_local(settings: SweepSettings) -> Any:
+    """Join a stored sweep; ``ENTITY/PROJECT/ID`` (a W&B sweep's path, as W&B prints it) is
+    taken as the local id ``ID`` when the storage holds it, else refused with the reason."""
+    from hydra_wandb_sweeper.engine.local.engine import LocalEngine
+
+    given = str(settings.sweep_id)
+    sweep_id = given.rstrip("/").rsplit("/", 1)[-1]
+    try:
+        engine = LocalEngine.join(
+            settings.storage,
+            sweep_id,
+            seed=settings.seed,
+            bayes=(settings.bayes_sampler, settings.bayes_startup_trials),
+        )
+    except SweepConfigError as error:
+        if sweep_id == given:
+            raise
+        raise SweepConfigError(
+            "hydra.sweeper.sweep_id",
+            f"got {given!r}, a W&B sweep path (ENTITY/PROJECT/ID); the local engine names its "
+            f"sweeps by their id alone, and {error.message[0].lower()}{error.message[1:]}. "
+            "To join the sweep on W&B, set hydra.sweeper.engine=wandb",
+        ) from None
+    if sweep_id != given:
+        log.info(
+            f"hydra.sweeper.sweep_id {given!r}: the local engine names its sweeps by their id "
+            f"alone, so this joins the local sweep {sweep_id}"
+        )
+    return engine
 
 
 def choose_method(settings: SweepSettings, space: SearchSpace) -> str:

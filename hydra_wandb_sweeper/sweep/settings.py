@@ -30,8 +30,8 @@ FOREIGN_KEYS = {
     "sampler": "use method (grid, random or bayes) and bayes_sampler (gp or tpe)",
     "wandb_sweep_config": "paste its keys (method, metric, parameters, ...) directly "
     "under hydra.sweeper",
-    "num_agents": "trials run in parallel processes through a launcher: "
-    "hydra/launcher=joblib hydra.launcher.n_jobs=4 (hydra.sweeper.n_jobs sets the batch size)",
+    "num_agents": "use agents (processes that run the sweep side by side, like `wandb agent` "
+    "started N times; trials_per_gpu gives each its GPU)",
     "budget": "use run_cap (trials in the whole sweep)",
 }
 
@@ -94,6 +94,20 @@ def _text(key: str, value: Any) -> str | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     raise SweepConfigError(f"hydra.sweeper.{key}", f"got {value!r}, expected a string")
+
+
+def _count(value: Any) -> int | None:
+    """Trials this process runs; 0 creates (or joins) the sweep and prints how to start its
+    agents, as ``wandb sweep`` does."""
+    if value is None or (value == 0 and not isinstance(value, bool)):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise SweepConfigError(
+            "hydra.sweeper.count",
+            f"got {value!r}, expected a positive integer (trials this process runs), "
+            "or 0 to create the sweep and start its agents later",
+        )
+    return value
 
 
 def _one_of(key: str, value: Any, allowed: tuple[str, ...]) -> str:
@@ -190,7 +204,7 @@ def read_settings(raw: Mapping[str, Any], launch_dir: Path) -> SweepSettings:
         project=_text("project", values.get("project")),
         entity=_text("entity", values.get("entity")),
         sweep_id=None if values.get("sweep_id") is None else str(values["sweep_id"]),
-        count=_positive_int("count", values.get("count")),
+        count=_count(values.get("count")),
         n_jobs=_batch_size(values),
         max_failure_rate=float(failure_rate),
         storage=_storage_spec(values.get("storage"), launch_dir),

@@ -224,3 +224,9 @@ def test_report_writes_the_page_where_asked(tmp_path, stored):
     assert "Report: r/report.html" in out and "6 trials in" in out
     page = (tmp_path / "r" / "report.html").read_text()
     assert "Sweep " + stored in page and "python train.py +model=" in page
+
+
+def test_report_into_a_folder_that_cannot_be_made_is_one_line(tmp_path, stored):
+    (tmp_path / "a-file").write_text("")
+    completed = cli(tmp_path, "report", stored, "--out", "a-file/r", "--no-png", check=False)
+    assert_one_line_error(completed, "cannot write the report into a-file/r")

@@ -14,7 +14,11 @@ import pytest
 
 from hydra_wandb_sweeper.engine.local.storage import open_storage
 from hydra_wandb_sweeper.engine.local.stored import read_sweep
-from hydra_wandb_sweeper.engine.local.sweep_format import FORMAT_ATTR, FORMAT_VERSION
+from hydra_wandb_sweeper.engine.local.sweep_format import (
+    DEFINITION_ATTR,
+    FORMAT_ATTR,
+    FORMAT_VERSION,
+)
 from tests.cli.cli_helpers import cli
 from tests.support.sweeper_helpers import APP, run_checked, sweep_env
 
@@ -87,6 +91,19 @@ def test_a_newer_format_is_refused_in_one_sentence(tmp_path, name):
     # nothing ran: the newer sweep is left as it was
     trials = optuna.load_study(study_name=sweep_id, storage=open_storage(storage)).trials
     assert len(trials) == 3
+
+
+def test_list_shows_the_other_sweeps_and_names_a_newer_one(tmp_path):
+    storage, sweep_id = stored(tmp_path, "journal.log"), SWEEPS["journal.log"]
+    backend = open_storage(storage)
+    newer = optuna.create_study(storage=backend, study_name="from-a-newer-release")
+    newer.set_user_attr(FORMAT_ATTR, FORMAT_VERSION + 1)
+    newer.set_user_attr(DEFINITION_ATTR, {"method": "random", "parameters": []})
+    listed = cli(tmp_path, "list", "--storage", storage)
+    assert sweep_id in listed.stdout and "from-a-newer-release" not in listed.stdout
+    (line,) = listed.stderr.strip().splitlines()
+    assert line.startswith("not listed: sweep 'from-a-newer-release'")
+    assert "upgrade hydra-wandb-sweeper" in line
 
 
 def test_the_fixtures_are_of_the_format_this_release_writes(tmp_path):

@@ -35,7 +35,15 @@ def test_a_trial_gets_overrides_for_the_parameters_that_apply_only():
     [
         (
             {"x": {"values": [1, 2], "when": {"nosuch": "a"}}},
-            ["hydra.sweeper.parameters.x.when", "'nosuch'", "not a parameter"],
+            ["hydra.sweeper.parameters.x.when", "'nosuch'", "not swept", "has none"],
+        ),
+        (
+            {
+                "m": {"values": ["a", "b"]},
+                "lr": {"min": 0.1, "max": 0.5},
+                "x": {"values": [1, 2], "when": {"mm": "a"}},
+            },
+            ["hydra.sweeper.parameters.x.when", "'mm'", "not swept", "config group: m"],
         ),
         (
             {"m": {"values": ["a", "b"]}, "x": {"values": [1, 2], "when": {"m": "c"}}},
@@ -57,7 +65,7 @@ def test_a_trial_gets_overrides_for_the_parameters_that_apply_only():
             ["when", "cycle", "a -> b -> a"],
         ),
     ],
-    ids=["unknown parent", "unknown value", "continuous parent", "not a mapping", "cycle"],
+    ids=["unknown parent", "misspelt parent", "unknown value", "continuous parent", "not a mapping", "cycle"],
 )
 def test_bad_conditions_are_refused_in_one_line_naming_the_key(parameters, expected):
     with pytest.raises(SweepConfigError) as caught:

@@ -1,4 +1,4 @@
-"""Agents of one sweep as a SLURM job array (scripts/slurm/sweep_agents.sbatch)."""
+"""Agents of one sweep as a SLURM job array (the package's sweep_agents.sbatch)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from tests.support.sweeper_helpers import (
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "slurm" / "sweep_agents.sbatch"
+SCRIPT = Path(__file__).resolve().parents[2] / "hydra_wandb_sweeper" / "sweep" / "sweep_agents.sbatch"
 JOIN_LINE = "Join this sweep from another terminal or machine: "
 
 

@@ -133,3 +133,4 @@ def test_trials_per_gpu_without_a_visible_gpu_is_a_clear_error(tmp_path):
     assert "hydra.sweeper.trials_per_gpu" in completed.stderr
     assert "Traceback" not in completed.stderr
     assert not list((tmp_path / "multirun").glob("*/.hydra")), "a trial started"
+    assert not (tmp_path / "journal.log").exists(), "an empty sweep was left behind"

@@ -43,7 +43,7 @@ CASES = {
         ["shape=flat,round", "hydra.sweeper.method=grid"],
         ["shape", "round", "bowl", "flat"],
     ),
-    "count <= 0": (["x=1,2", "hydra.sweeper.count=0"], ["hydra.sweeper.count", "0"]),
+    "count < 0": (["x=1,2", "hydra.sweeper.count=-1"], ["hydra.sweeper.count", "-1"]),
     "run_cap <= 0": (["x=1,2", "hydra.sweeper.run_cap=-3"], ["hydra.sweeper.run_cap", "-3"]),
     "storage that cannot be opened": (
         ["x=1,2", "hydra.sweeper.count=1", "hydra.sweeper.storage=nosuchdb://nowhere"],

@@ -202,7 +202,7 @@ UNKNOWN_KEYS = {
         "hydra.sweeper.wandb_sweep_config",
         "directly under hydra.sweeper",
     ],
-    "+hydra.sweeper.num_agents=4": ["hydra.sweeper.num_agents", "hydra/launcher=joblib"],
+    "+hydra.sweeper.num_agents=4": ["hydra.sweeper.num_agents", "Use agents"],
     "+hydra.sweeper.budget=10": ["hydra.sweeper.budget", "run_cap"],
     "hydra.sweeper.metric.nmae=loss": ["hydra.sweeper.metric.nmae", "Did you mean 'name'?"],
     "hydra.sweeper.early_terminate.min_iters=2": [

@@ -1,6 +1,6 @@
 """Every Optuna API the embedded engine uses that Optuna does not document as public.
 
-Each name here is checked by ``tests/engine/test_upstream_apis.py`` against the installed
+Each name here is checked by ``tests/test_upstream_apis.py`` against the installed
 Optuna, so a release that renames or drops one fails that test by name instead of failing a
 sweep (or, worse, silently doing nothing: an override of a method that no longer exists is
 never called).
