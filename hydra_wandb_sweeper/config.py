@@ -75,6 +75,8 @@ class WandbSweeperConf:
     metric: MetricConf | None = field(default_factory=MetricConf)
     # search space: W&B parameter dicts or Hydra sweep strings, keyed by Hydra override keys
     parameters: dict[str, Any] = field(default_factory=dict)
+    # Hydra's basic sweeper's name for parameters (key: sweep string), merged with them
+    params: dict[str, Any] = field(default_factory=dict)
     # stop poor trials early; a null or empty early_terminate: never
     early_terminate: EarlyTerminateConf | None = field(default_factory=EarlyTerminateConf)
     # total trials in the sweep, over every process that joins it
