@@ -144,7 +144,9 @@ def sweeper_config_node() -> DictConfig:
         OmegaConf.create(OmegaConf.to_container(OmegaConf.structured(WandbSweeperConf))),
     )
     # open, although Hydra puts the whole config in struct mode (see the module docstring)
-    for sub_node in (node, node.metric, node.early_terminate, node.parameters):
+    # (metric, early_terminate, parameters, params: every mapping the dataclass holds)
+    mappings = [node[key] for key in node if isinstance(node[key], DictConfig)]
+    for sub_node in (node, *mappings):
         OmegaConf.set_struct(sub_node, False)
     # W&B's command macros must be escaped before Hydra resolves this node (see
     # hydra_wandb_sweeper.sweep.command_macros): a callback does it, brought in here
