@@ -272,11 +272,14 @@ class CloudEngine:
                 number += 1
         return mine + others
 
+    def _sweep_runs(self, api: Any) -> list[Any]:
+        sweep = api.sweep(str(self.path))
+        sweep.load(force=True)
+        return list(sweep.runs)
+
     def _read_other_runs(self) -> list[TrialRecord]:
         try:  # read again: wandb.Api caches a sweep and its runs (one request, no new login)
-            sweep = self.connection.api.sweep(str(self.path))
-            sweep.load(force=True)
-            runs = list(sweep.runs)
+            runs = self.connection.client.with_api(self._sweep_runs)
         except Exception as error:  # the results of this process still stand
             log.debug(f"could not read the sweep's other runs: {error!r}")
             return self._others

@@ -24,7 +24,7 @@ import json
 import re
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 
@@ -99,6 +99,10 @@ class RequestFailed(Exception):
 _GAVE_UP = re.compile(r"giving up after .*?HTTP (\d{3})", re.DOTALL)
 
 
+_FAILURES = (ServerUnreachable, NotFoundOnServer, ServerRefused, RequestFailed)
+_T = TypeVar("_T")
+
+
 def _transport_gone(error: Exception) -> bool:
     """Whether ``error`` is this process's wandb-core connection ending (``wandb.teardown()``)
     rather than wandb-core reporting on a request: only its reports carry a response."""
@@ -157,19 +161,26 @@ class GraphQLClient:
     ) -> dict[str, Any]:
         # wandb-core bounds each try (30 s, WANDB_HTTP_TIMEOUT) and retries; ``timeout`` is
         # how long this side waits for all of it, as W&B's agent waits for a heartbeat.
+        try:
+            data = self.with_api(
+                lambda api: wandb_execute_graphql(api, document, variables, timeout)
+            )
+        except _FAILURES:
+            raise
+        except Exception as error:  # WandbApiFailedError, or what the older client raises
+            raise classify(error) from None
+        return dict(data or {})
+
+    def with_api(self, use: Callable[[Any], _T]) -> _T:
+        """``use(api)``, once more with a new ``wandb.Api()`` if this one's wandb-core is gone."""
         api = self.api
         try:
-            data = wandb_execute_graphql(api, document, variables, timeout)
-        except Exception as error:  # WandbApiFailedError, or wandb-core gone
+            return use(api)
+        except Exception as error:
             gone = wandb_sends_through_core(api) and _transport_gone(error)
             if self._reconnect is None or not gone:
-                raise classify(error) from None
-            api = self._renew(api)
-            try:
-                data = wandb_execute_graphql(api, document, variables, timeout)
-            except Exception as again:
-                raise classify(again) from None
-        return dict(data or {})
+                raise
+        return use(self._renew(api))
 
     def _renew(self, stale: Any) -> Any:
         """A new ``wandb.Api()`` in place of ``stale`` (unless another thread renewed it)."""

@@ -49,9 +49,10 @@ try:
 except Exception as error:
     missing = type(error).__name__
 # the cloud engine's own agent, through the same client
-from hydra_wandb_sweeper.engine.cloud.graphql import GraphQLClient, NotFoundOnServer
+from hydra_wandb_sweeper.engine.cloud.connection import connect
+from hydra_wandb_sweeper.engine.cloud.graphql import NotFoundOnServer
 
-client = GraphQLClient(wandb.Api())
+client = connect().client
 agent_id = client.create_agent("host-a", sweep_id, "contract", "tester")
 commands = client.heartbeat(agent_id, [])
 busy_commands = client.heartbeat(agent_id, [commands[0]["run_id"]])
@@ -62,9 +63,13 @@ except NotFoundOnServer:
     unknown = "NotFoundOnServer"
 node_id = client.sweep_node_id(sweep_id, "contract", "tester")
 client.add_prior_runs(sweep_id, "contract", "tester", ["prior002"])
+# a trial in this process resets wandb (as W&B's agent does before each run): the agent's
+# next request still goes through
+wandb.teardown()
+after_teardown = client.heartbeat(agent_id, [])
 print(json.dumps({"sweep_id": sweep_id, "state": state, "runs": runs,
                   "missing": missing, "commands": commands, "busy_commands": busy_commands,
-                  "unknown": unknown, "node_id": node_id}))
+                  "unknown": unknown, "node_id": node_id, "after_teardown": after_teardown}))
 """
 
 
@@ -187,3 +192,9 @@ def test_the_agent_speaks_through_the_wandb_client_s_transport(contract) -> None
         for request in server.requests(operation):
             assert request["headers"].get("x-test-header") == "contract", operation
             assert request["authorization"], operation
+
+
+def test_the_agent_s_requests_outlive_a_trial_s_wandb_teardown(contract) -> None:
+    server, outcome = contract
+    assert isinstance(outcome["after_teardown"], list)
+    assert len(server.requests("Heartbeat")) == 3
