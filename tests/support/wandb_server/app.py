@@ -357,6 +357,7 @@ def _operation_name(body: dict[str, Any]) -> str | None:
 
 async def graphql_endpoint(request: Request) -> Response:
     """Keeps every request for the contract tests; answers 404 for what W&B does not know."""
+    arrived = time.monotonic()
     if STATE.offline:
         return JSONResponse({"errors": [{"message": "network down"}]}, status_code=503)
     body = json.loads(await request.body() or b"{}")
@@ -385,7 +386,7 @@ async def graphql_endpoint(request: Request) -> Response:
     if any(message.startswith(REFUSAL) for message in messages):
         status = 400  # as W&B answers what its scheduler refuses
     if fault is not None:  # a slow server: what it did stands, its answer comes late
-        await asyncio.sleep(fault.delay)
+        await asyncio.sleep(max(0.0, fault.delay - (time.monotonic() - arrived)))
     return JSONResponse(payload, status_code=status)
 
 

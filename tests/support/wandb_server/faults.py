@@ -8,8 +8,9 @@ and applies to the next ``times`` GraphQL requests it matches:
   idle one, absent for both;
 - ``status`` and ``body``: the answer instead of the real one (a JSON value or a text), with
   ``headers`` (``Retry-After``);
-- ``delay``: seconds before the answer. With no ``status``, the request is carried out first
-  and its real answer comes late, as from a slow server (what it scheduled stays scheduled).
+- ``delay``: seconds from the request's arrival to its answer. With no ``status``, the
+  request is carried out first and its real answer comes late, as from a slow server (what
+  it scheduled stays scheduled).
 
 What was injected is kept (``GET /_state``'s ``faults_applied``), so a test checks that its
 fault happened.
