@@ -92,6 +92,23 @@ def _positive_int(key: str, value: Any) -> int | None:
     return value
 
 
+def _integer(key: str, value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SweepConfigError(f"hydra.sweeper.{key}", f"got {value!r}, expected an integer")
+    return value
+
+
+def _text(key: str, value: Any) -> str | None:
+    # a name written as a number (name=2024 on the command line) is that text
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise SweepConfigError(f"hydra.sweeper.{key}", f"got {value!r}, expected a string")
+
+
 def _count(value: Any) -> int | None:
     """Trials this process runs; 0 creates (or joins) the sweep and prints how to start its
     agents, as ``wandb sweep`` does."""
@@ -227,16 +244,16 @@ def read_settings(raw: Mapping[str, Any], launch_dir: Path) -> SweepSettings:
         parameters=parameters,
         early_terminate=_optional_mapping("early_terminate", values.get("early_terminate")),
         run_cap=_positive_int("run_cap", values.get("run_cap")),
-        name=values.get("name"),
-        description=values.get("description"),
-        project=values.get("project"),
-        entity=values.get("entity"),
+        name=_text("name", values.get("name")),
+        description=_text("description", values.get("description")),
+        project=_text("project", values.get("project")),
+        entity=_text("entity", values.get("entity")),
         sweep_id=None if values.get("sweep_id") is None else str(values["sweep_id"]),
         count=_count(values.get("count")),
         n_jobs=_batch_size(values),
         max_failure_rate=float(failure_rate),
         storage=_storage_spec(values.get("storage"), launch_dir),
-        seed=values.get("seed"),
+        seed=_integer("seed", values.get("seed")),
         bayes_sampler=_one_of("bayes_sampler", _given(values, "bayes_sampler"), BAYES_SAMPLERS),
         bayes_startup_trials=_positive_int(
             "bayes_startup_trials", _given(values, "bayes_startup_trials")

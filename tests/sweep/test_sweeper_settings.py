@@ -123,6 +123,25 @@ def test_a_bad_dotted_value_names_the_key(tmp_path):
     )
 
 
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("hydra.sweeper.count=1.5", "expected a positive integer"),
+        ("hydra.sweeper.seed=abc", "expected an integer"),
+        ("hydra.sweeper.metric=5", "expected a mapping"),
+        ("hydra.sweeper.publish=maybe", "expected true or false"),
+        ("hydra.sweeper.early_terminate.min_iter=a", "min_iter"),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_refused_in_one_line(tmp_path, override, expected):
+    # the node is untyped, so that our check answers rather than OmegaConf's merge error
+    extra = ["hydra.sweeper.early_terminate.type=hyperband"] if "min_iter" in override else []
+    completed = run_sweep(tmp_path, "x=0,1", *extra, override, check=False)
+    print(completed.stderr)
+    key, value = override.split("=")
+    assert_refused_before_any_trial(tmp_path, completed, key, value, expected)
+
+
 def test_an_interpolation_that_does_not_resolve_names_its_key(tmp_path, monkeypatch):
     monkeypatch.delenv("HWS_TEST_UNSET", raising=False)
     completed = run_sweep(
