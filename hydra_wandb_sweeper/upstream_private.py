@@ -1,4 +1,5 @@
-"""Every Hydra, OmegaConf and submitit API the sweeper uses that they do not document as public.
+"""Every Hydra, OmegaConf, submitit and wandb API the sweeper uses that they do not document
+as public.
 
 Optuna's are in ``engine/local/optuna_private.py``. Each one here is checked by
 ``tests/test_upstream_apis.py`` against the installed release, so a release that renames or
@@ -59,3 +60,21 @@ def raw_value(config: DictConfig | ListConfig, key: str | int) -> Any:
     """The value under ``key`` as written (``${program}`` stays that string)."""
     node = child_node(config, key)
     return None if node is None else node._value()
+
+
+def wandb_sends_through_core(api: Any) -> bool:
+    """Whether this wandb's public API sends GraphQL through wandb-core (``Api._service_api``,
+    which ``wandb agent`` uses too; wandb 0.26 and later)."""
+    return callable(getattr(getattr(api, "_service_api", None), "execute_graphql", None))
+
+
+def wandb_execute_graphql(
+    api: Any, document: str, variables: dict[str, Any], timeout: float
+) -> Any:
+    """A GraphQL document sent as ``wandb.Api()`` sends its own (engine/cloud/graphql.py)."""
+    if wandb_sends_through_core(api):
+        return api._service_api.execute_graphql(document, variables, timeout=timeout)
+    # older releases: the public API's own requests session and retries (``Api.client``)
+    from wandb_gql import gql
+
+    return api.client.execute(gql(document), variable_values=variables, timeout=timeout)

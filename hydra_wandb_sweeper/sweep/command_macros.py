@@ -48,7 +48,9 @@ class EscapeCommandMacros(Callback):
         sweeper = config.hydra.get("sweeper")
         if not isinstance(sweeper, DictConfig) or sweeper.get("_target_") != SHIM_TARGET:
             return
-        parameters = OmegaConf.select(sweeper, "parameters", default=None)
+        parameters = OmegaConf.select(sweeper, "parameters", default=None) or OmegaConf.select(
+            sweeper, "params", default=None
+        )
         # hydra.mode=RUN typed (the printed re-run of a trial has it): one run asked for, not
         # a forgotten -m. Read from the command line: Hydra adds it to the overrides itself.
         if not parameters or any(arg.startswith("hydra.mode=") for arg in sys.argv[1:]):

@@ -27,6 +27,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from hydra_wandb_sweeper.engine.base import Engine
 from hydra_wandb_sweeper.searchspace.overrides import override
+from hydra_wandb_sweeper.sweep.console import CONTROL_CHARACTERS
 from hydra_wandb_sweeper.sweep.slurm_script import SCRIPT_NAME
 from hydra_wandb_sweeper.upstream_private import hydra_args_parser
 
@@ -102,7 +103,29 @@ class CommandLine:
 
 def in_folder(folder: str, command: Sequence[str]) -> str:
     """``command`` run in ``folder``, as one command an environment prefix applies to."""
-    return shlex.join(["sh", "-c", 'cd "$0" && exec "$@"', folder, *command])
+    return shell_join(["sh", "-c", 'cd "$0" && exec "$@"', folder, *command])
+
+
+def shell_join(arguments: Sequence[str]) -> str:
+    """``shlex.join``, but an argument holding control characters (a value with a terminal
+    escape code) is written in ANSI-C quotes (``$'\\x1b[31m'``, read by bash, zsh and ksh):
+    the command stays one line, pastes back to the same argument, and prints nothing raw."""
+    return " ".join(
+        _ansi_c_quote(a) if CONTROL_CHARACTERS.search(a) else shlex.quote(a) for a in arguments
+    )
+
+
+def _ansi_c_quote(argument: str) -> str:
+    def escaped(character: str) -> str:
+        if character in "\\'":
+            return "\\" + character
+        if CONTROL_CHARACTERS.match(character):
+            code = ord(character)
+            # \x yields a byte; a C1 character is two bytes in UTF-8: \u writes it
+            return f"\\x{code:02x}" if code < 0x80 else f"\\u{code:04x}"
+        return character
+
+    return "$'" + "".join(escaped(character) for character in argument) + "'"
 
 
 def this_command_line(config: DictConfig) -> CommandLine:
@@ -172,7 +195,7 @@ def program() -> str:
 def rerun_command(overrides: Sequence[str], script: str | None = None) -> str:
     """A single run (no -m) of ``script`` (by default this process's) with a trial's overrides."""
     program_args = shlex.split(script) if script else _program(os.getcwd())
-    return shlex.join([sys.executable, *program_args, *overrides])
+    return shell_join([sys.executable, *program_args, *overrides])
 
 
 def announce_agents(engine: Engine, command_line: CommandLine) -> None:
