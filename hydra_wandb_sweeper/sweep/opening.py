@@ -35,8 +35,8 @@ def open_sweep(
 
     cloud = settings.engine == "wandb"
     if settings.sweep_id is not None and cloud:
-        engine = join_cloud_sweep(settings, arguments, config, config_loader)
-        return engine, _stored_space(engine.definition, arguments, config_loader)
+        joined: Engine = join_cloud_sweep(settings, arguments, config, config_loader)
+        return joined, _stored_space(joined.definition, arguments, config_loader)
     if settings.sweep_id is not None:
         engine = _join_local(settings)
         _require_an_end(engine.definition.method, settings.count, engine.definition.run_cap)
@@ -138,7 +138,11 @@ def _definition(settings: SweepSettings, space: SearchSpace, method: str) -> Swe
         name=settings.name,
         description=settings.description,
         program=program(),
-        conditions={p.key: dict(p.when) for p in space.parameters if p.when},
+        conditions={
+            p.key: {name: list(values) for name, values in p.when.items()}
+            for p in space.parameters
+            if p.when
+        },
     )
 
 
