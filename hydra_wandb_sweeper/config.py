@@ -37,9 +37,10 @@ class MetricConf:
     goal: str | None = None
     # the sweep ends once a trial reaches this value
     target: float | None = None
-    # W&B's value for runs that did not log the metric: latest | best | worst
+    # W&B's value for runs that did not log the metric: latest | best | worst (read by
+    # W&B's server, engine: wandb; the local engine says it has no use for it)
     impute: str | None = None
-    # W&B's value for running runs: latest | best | worst | false
+    # W&B's value for running runs: latest | best | worst | false (engine: wandb, as impute)
     impute_while_running: Any = None
 
 

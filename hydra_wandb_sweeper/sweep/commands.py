@@ -21,7 +21,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn, cast
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -62,7 +62,7 @@ class CommandLine:
     def _join_arguments(
         self, sweep_id: str, storage: str, count: int | str | None, *, drop_count: bool
     ) -> list[str]:
-        replaced = (_SWEEP_ID, _STORAGE, _AGENTS)
+        replaced: tuple[str, ...] = (_SWEEP_ID, _STORAGE, _AGENTS)
         if count is not None or drop_count:
             replaced += (_COUNT,)
         kept = [arg for arg in self.overrides if _key(arg) not in replaced]
@@ -140,7 +140,8 @@ def this_command_line(config: DictConfig) -> CommandLine:
     if args.config_dir is not None:
         flags.append(f"--config-dir={os.path.join(launch_dir, args.config_dir)}")
         typed_flags.append(f"--config-dir={args.config_dir}")
-    hydra_overrides = [str(o) for o in OmegaConf.to_container(config.hydra.overrides.hydra)]
+    written = OmegaConf.to_container(config.hydra.overrides.hydra)
+    hydra_overrides = [str(o) for o in cast(list[Any], written)]
     run_overrides = [
         o for o in hydra_overrides if not _key(o).startswith((*_SWEEP_ONLY, "hydra.mode"))
     ]

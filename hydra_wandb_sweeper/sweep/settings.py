@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -61,15 +61,25 @@ class SweepSettings:
     seed: int | None
     bayes_sampler: str
     bayes_startup_trials: int
-    stop_grace_seconds: float = 30.0
-    server_retry_seconds: float = 60.0
-    publish: bool = False
+    stop_grace_seconds: float
+    server_retry_seconds: float
+    publish: bool
     # what W&B's CLI agent runs, from a pasted sweep file; kept for the cloud engine
-    program: str | None = None
-    command: tuple[Any, ...] | None = None
-    agents: int = 1
-    trials_per_gpu: int | None = None
-    trial_timeout_seconds: float | None = None
+    program: str | None
+    command: tuple[Any, ...] | None
+    agents: int
+    trials_per_gpu: int | None
+    trial_timeout_seconds: float | None
+
+
+# Each setting's default, written once: in the config dataclass.
+DEFAULTS = {f.name: f.default for f in fields(WandbSweeperConf) if f.default is not MISSING}
+
+
+def _given(values: Mapping[str, Any], key: str) -> Any:
+    """The value given for ``key``, else its default (the settings a test or an embedding
+    program hands over may leave keys out)."""
+    return values.get(key, DEFAULTS[key])
 
 
 def _positive_int(key: str, value: Any) -> int | None:
@@ -215,7 +225,7 @@ def read_settings(raw: Mapping[str, Any], launch_dir: Path) -> SweepSettings:
     if "command" in raw:  # W&B's macros (${args}) are not Hydra's interpolations
         values["command"] = _as_written(raw["command"])
     _reject_unknown_keys(values)
-    failure_rate = values.get("max_failure_rate", 0.0)
+    failure_rate = _given(values, "max_failure_rate")
     if (
         isinstance(failure_rate, bool)
         or not isinstance(failure_rate, (int, float))
@@ -228,7 +238,7 @@ def read_settings(raw: Mapping[str, Any], launch_dir: Path) -> SweepSettings:
     parameters = _search_space(values)
     program, command = _agent_program(values)
     return SweepSettings(
-        engine=_one_of("engine", values.get("engine", "local"), ENGINES),
+        engine=_one_of("engine", _given(values, "engine"), ENGINES),
         method=values.get("method"),
         metric=_optional_mapping("metric", values.get("metric")),
         parameters=parameters,
@@ -244,19 +254,19 @@ def read_settings(raw: Mapping[str, Any], launch_dir: Path) -> SweepSettings:
         max_failure_rate=float(failure_rate),
         storage=_storage_spec(values.get("storage"), launch_dir),
         seed=_integer("seed", values.get("seed")),
-        bayes_sampler=_one_of("bayes_sampler", values.get("bayes_sampler", "gp"), BAYES_SAMPLERS),
+        bayes_sampler=_one_of("bayes_sampler", _given(values, "bayes_sampler"), BAYES_SAMPLERS),
         bayes_startup_trials=_positive_int(
-            "bayes_startup_trials", values.get("bayes_startup_trials", 5)
+            "bayes_startup_trials", _given(values, "bayes_startup_trials")
         )
-        or 5,
-        stop_grace_seconds=_seconds("stop_grace_seconds", values.get("stop_grace_seconds", 30.0)),
+        or DEFAULTS["bayes_startup_trials"],
+        stop_grace_seconds=_seconds("stop_grace_seconds", _given(values, "stop_grace_seconds")),
         server_retry_seconds=_seconds(
-            "server_retry_seconds", values.get("server_retry_seconds", 60.0)
+            "server_retry_seconds", _given(values, "server_retry_seconds")
         ),
-        publish=_flag("publish", values.get("publish", False)),
+        publish=_flag("publish", _given(values, "publish")),
         program=program,
         command=command,
-        agents=_positive_int("agents", values.get("agents", 1)) or 1,
+        agents=_positive_int("agents", _given(values, "agents")) or DEFAULTS["agents"],
         trials_per_gpu=_positive_int("trials_per_gpu", values.get("trials_per_gpu")),
         trial_timeout_seconds=(
             None

@@ -61,6 +61,15 @@ def test_every_metric_and_early_terminate_field_is_a_dotted_key(tmp_path):
     assert summary["trials"]["finished"] == 2
 
 
+def test_wandbs_impute_settings_are_said_to_do_nothing_on_the_local_engine(tmp_path):
+    completed = run_sweep(
+        tmp_path, "x=0,1", "hydra.sweeper.method=grid", "hydra.sweeper.metric={name:loss,impute:worst}"
+    )
+    output = completed.stdout + completed.stderr
+    assert output.count("hydra.sweeper.metric.impute: W&B's server reads it") == 1
+    assert results(tmp_path)["trials"]["finished"] == 2
+
+
 def test_cfg_hydra_shows_the_typed_fields(tmp_path):
     command = [
         *sweep_command(tmp_path, "hydra.sweeper.metric.name=loss"),

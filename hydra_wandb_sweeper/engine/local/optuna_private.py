@@ -37,7 +37,7 @@ def shared_rdb_storage(storage: optuna.storages.RDBStorage) -> optuna.storages.B
 
 def sql_engine(storage: optuna.storages.BaseStorage) -> Any:
     """The SQLAlchemy engine under an RDB storage, wrapped in Optuna's cache or not."""
-    backend = getattr(storage, "_backend", storage)
+    backend: Any = getattr(storage, "_backend", storage)
     return backend.engine
 
 
