@@ -1,4 +1,5 @@
-"""What a new process pays as a sweep grows: joining it and running one trial, ``show`` and
+"""What a new process pays as a sweep grows: joining it and running one trial, starting a new
+sweep in the same journal (the shared default one) and running its first trial, ``show`` and
 ``list``, against the same commands on a 1-trial sweep, each in a fresh process.
 
 A random sweep over the 5-D mixed space is grown to N trials (1, 1000, 5000) through the
@@ -33,11 +34,25 @@ from peers import definition
 from tuning_tasks import TASKS
 
 TASK = TASKS["mixed"]
+BENCH = str(Path(__file__).resolve().parent)
 JOIN = """
 import sys
 from hydra_wandb_sweeper.engine.base import TrialState
 from hydra_wandb_sweeper.engine.local.engine import LocalEngine
 engine = LocalEngine.join(sys.argv[1], sys.argv[2], seed=1)
+trial = engine.ask()
+engine.tell(trial, TrialState.FINISHED, 1.0, None)
+engine.close()
+"""
+# A new sweep in the same journal (the shared default one) beside the grown sweep.
+CREATE = """
+import sys
+sys.path.insert(0, sys.argv[2])
+from hydra_wandb_sweeper.engine.base import TrialState
+from hydra_wandb_sweeper.engine.local.engine import LocalEngine
+from peers import definition
+from tuning_tasks import TASKS
+engine = LocalEngine.create(sys.argv[1], definition("random", TASKS["mixed"].parameters), seed=1)
 trial = engine.ask()
 engine.tell(trial, TrialState.FINISHED, 1.0, None)
 engine.close()
@@ -71,6 +86,7 @@ def timed(command: list[str]) -> tuple[float, float]:
 def commands(storage: str, sweep_id: str) -> dict[str, list[str]]:
     return {
         "join + one trial": [sys.executable, "-c", JOIN, storage, sweep_id],
+        "new sweep beside it + one trial": [sys.executable, "-c", CREATE, storage, BENCH],
         "show": [*CLI, "show", sweep_id, "--storage", storage],
         "list": [*CLI, "list", "--storage", storage],
     }
@@ -98,10 +114,10 @@ def main() -> None:
                     rows.setdefault(name + variant, {})[size] = (cpu, wall)
             print(f"{size} trials measured", file=sys.stderr)
     print(f"\nCPU s (wall s) of a new process, median of {args.repeats}; ratio to 1 trial")
-    print(f"{'command':34}" + "".join(f"{size:>20}" for size in sizes) + f"{'ratio':>8}")
+    print(f"{'command':48}" + "".join(f"{size:>20}" for size in sizes) + f"{'ratio':>8}")
     for name, cells in rows.items():
         text = "".join(f"{cells[s][0]:>11.3f} ({cells[s][1]:5.2f})" for s in sizes)
-        print(f"{name:34}{text}{cells[sizes[-1]][0] / cells[sizes[0]][0]:>8.2f}")
+        print(f"{name:48}{text}{cells[sizes[-1]][0] / cells[sizes[0]][0]:>8.2f}")
 
 
 if __name__ == "__main__":

@@ -70,6 +70,11 @@ def same(ours: oracle.Stops, theirs: oracle.Stops) -> int:
     return sum(a == b for a, b in zip(ours, theirs, strict=True))
 
 
+def same_runs(ours: oracle.Stops, theirs: oracle.Stops) -> int:
+    """Runs both stopped, at whichever report, or neither did."""
+    return sum((a is None) == (b is None) for a, b in zip(ours, theirs, strict=True))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=30)
@@ -83,12 +88,15 @@ def main() -> None:
         print(
             f"{args.seeds} seeds x {args.runs} runs x {args.epochs} epochs: runs stopped of {total}"
         )
-        header = f"{'rule':44} {'schedule':12} {'W&B':>5} {'ours':>5} {'same stop':>10} {'SHA':>5}"
+        header = (
+            f"{'rule':44} {'schedule':12} {'W&B':>5} {'ours':>5} {'same stop':>10} "
+            f"{'same runs':>10} {'SHA':>5}"
+        )
         print(header)
         for rule in RULES:
             name = ", ".join(f"{k} {v}" for k, v in rule.items() if k != "type")
             for schedule in ("one at a time", f"{args.parallel} at once"):
-                wandb_total = ours_total = agree = previous = 0
+                wandb_total = ours_total = agree = agree_runs = previous = 0
                 for seed in range(args.seeds):
                     curves = oracle.generated_curves(seed, args.runs, args.epochs)
                     if schedule == "one at a time":
@@ -104,14 +112,16 @@ def main() -> None:
                     wandb_total += count(theirs)
                     ours_total += count(ours)
                     agree += same(ours, theirs)
+                    agree_runs += same_runs(ours, theirs)
                 sha = f"{previous:5d}" if schedule == "one at a time" else f"{'':>5}"
                 print(
                     f"{name:44} {schedule:12} {wandb_total:5d} {ours_total:5d} "
-                    f"{agree:>6d}/{total:<3d} {sha}"
+                    f"{agree:>6d}/{total:<3d} {agree_runs:>6d}/{total:<3d} {sha}"
                 )
     print(
         "\nW&B: sweeps.stop_runs; ours: the local engine's pruner; same stop: runs stopped "
-        "after the same report (or by neither); SHA: Optuna successive halving, the previous "
+        "after the same report (or by neither); same runs: stopped by both (at any report) "
+        "or by neither; SHA: Optuna successive halving, the previous "
         f"local rule. {time.perf_counter() - start:.0f} s"
     )
 

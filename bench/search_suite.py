@@ -2,7 +2,8 @@
 
 Tasks (``tuning_tasks.py``): Branin, Hartmann-6, a 5-D mixed space, and three real tuning
 tasks (an MLP on digits, an RBF SVC on breast_cancer, a random forest on wine). Methods
-(``peers.py``): our default ``bayes`` (and the variants measured before choosing it), W&B's
+(``peers.py``): our default ``bayes`` (and the variants measured before choosing it, and
+what it runs without torch: TPE after the same start-up), W&B's
 engine, Optuna's GP and TPE as shipped, HEBO when its environment installs.
 
 Every run (task, method, seed) is 40 trials; the losses are appended to a results file as
@@ -42,6 +43,9 @@ CHECKPOINTS = (10, 20, 40)
 RESULTS = Path(__file__).resolve().parent / "results" / "search_suite.jsonl"
 # The sweeper's default bayes, under the name of the variant it is.
 DEFAULT = "ours gp sobol5 ls3"
+# What the default bayes runs where torch (the gp extra) is not installed: TPE after the same
+# Sobol start-up.
+WITHOUT_TORCH = "ours tpe sobol5"
 PEERS = ("W&B bayes", "optuna gp", "optuna tpe", "hebo")
 
 
@@ -81,6 +85,7 @@ def methods(engines: Engines) -> dict[str, peers.Run]:
         # before: Optuna's 10 local searches of the acquisition function
         "ours gp sobol5": peers.ours("bayes", ("gp", 5), factory=gp_factory(10)),
         "ours gp sobol5 ls3": peers.ours("bayes"),
+        WITHOUT_TORCH: peers.ours("bayes", ("tpe", 5)),
         "W&B bayes": lazy(lambda: peers.wandb("bayes", engines.wandb())),
         "W&B random": lazy(lambda: peers.wandb("random", engines.wandb())),
         "optuna gp": peers.optuna_gp(),
@@ -207,19 +212,24 @@ def report(runs: dict[tuple[str, str, int], list[float]], tasks: list[str]) -> N
                 q1, median, q3 = np.percentile([r[column] for r in rows.values()], [25, 50, 75])
                 cells.append(f"{median:9.3g} [{q1:6.2g}, {q3:6.2g}]")
             print(f"{method:34}{seeds[method]:>6} " + "".join(f"{c:>26}" for c in cells))
-        if DEFAULT not in table:
-            continue
-        ours = table[DEFAULT]
-        for peer in PEERS:
-            if peer not in table:
+        for label, name, against in (
+            ("default", DEFAULT, PEERS),
+            ("no torch", WITHOUT_TORCH, (DEFAULT, *PEERS)),
+        ):
+            if name not in table:
                 continue
-            cells = []
-            for column in range(len(CHECKPOINTS)):
-                mine = float(np.median([r[column] for r in ours.values()]))
-                theirs = float(np.median([r[column] for r in table[peer].values()]))
-                share = win_share(ours, table[peer], column)
-                cells.append(f"{ratio(mine, theirs)} (wins {share:.0%})")
-            print(f"  default / {peer:12} median regret: " + " | ".join(cells))
+            ours = table[name]
+            for peer in against:
+                if peer not in table:
+                    continue
+                cells = []
+                for column in range(len(CHECKPOINTS)):
+                    mine = float(np.median([r[column] for r in ours.values()]))
+                    theirs = float(np.median([r[column] for r in table[peer].values()]))
+                    share = win_share(ours, table[peer], column)
+                    cells.append(f"{ratio(mine, theirs)} (wins {share:.0%})")
+                shown = "default" if peer == DEFAULT else peer
+                print(f"  {label} / {shown:12} median regret: " + " | ".join(cells))
 
 
 def markdown(runs: dict[tuple[str, str, int], list[float]], tasks: list[str]) -> None:

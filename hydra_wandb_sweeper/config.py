@@ -1,22 +1,23 @@
 """The ``hydra.sweeper`` config of ``hydra/sweeper=wandb`` (registered by the plugin shim).
 
 W&B's own sweep fields come first, so that an existing ``sweep.yaml`` can be pasted under
-``hydra.sweeper``; the plugin's own fields follow. ``metric`` and ``early_terminate`` are
-typed, so each of their fields can be set on the command line
+``hydra.sweeper``; the plugin's own fields follow. ``metric`` and ``early_terminate`` list
+their fields, so each of their fields can be set on the command line
 (``hydra.sweeper.metric.name=val/acc``) and ``--cfg hydra`` lists them; ``parameters`` is
 free-form. Values are checked by :mod:`hydra_wandb_sweeper.sweep.settings` and
 :mod:`hydra_wandb_sweeper.searchspace`, whose errors name the key, the bad value and what was
 expected.
 
-The node Hydra composes is open (not in struct mode): an unknown key such as
+The node Hydra composes is open (not in struct mode) and untyped: an unknown key such as
 ``hydra.sweeper.run_caps`` then reaches the sweeper, which names the nearest valid key,
-instead of Hydra's generic "Key 'run_caps' is not in struct".
+instead of Hydra's generic "Key 'run_caps' is not in struct", and so does a value of the
+wrong type (``hydra.sweeper.count=1.5``), instead of OmegaConf's merge error.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -36,9 +37,10 @@ class MetricConf:
     goal: str | None = None
     # the sweep ends once a trial reaches this value
     target: float | None = None
-    # W&B's value for runs that did not log the metric: latest | best | worst
+    # W&B's value for runs that did not log the metric: latest | best | worst (read by
+    # W&B's server, engine: wandb; the local engine says it has no use for it)
     impute: str | None = None
-    # W&B's value for running runs: latest | best | worst | false
+    # W&B's value for running runs: latest | best | worst | false (engine: wandb, as impute)
     impute_while_running: Any = None
 
 
@@ -74,6 +76,8 @@ class WandbSweeperConf:
     metric: MetricConf | None = field(default_factory=MetricConf)
     # search space: W&B parameter dicts or Hydra sweep strings, keyed by Hydra override keys
     parameters: dict[str, Any] = field(default_factory=dict)
+    # Hydra's basic sweeper's name for parameters (key: sweep string), merged with them
+    params: dict[str, Any] = field(default_factory=dict)
     # stop poor trials early; a null or empty early_terminate: never
     early_terminate: EarlyTerminateConf | None = field(default_factory=EarlyTerminateConf)
     # total trials in the sweep, over every process that joins it
@@ -133,8 +137,17 @@ class WandbSweeperConf:
 
 def sweeper_config_node() -> DictConfig:
     """``WandbSweeperConf`` as the open node the plugin stores (see the module docstring)."""
-    node = OmegaConf.structured(WandbSweeperConf)
-    for sub_node in (node, node.metric, node.early_terminate):
+    # The dataclass's keys and defaults, untyped: a value of the wrong type (count=1.5,
+    # publish=maybe, metric=5) reaches the sweeper, whose checks name the key and what it
+    # expects in one line, instead of failing in OmegaConf's five-line merge error.
+    node = cast(
+        DictConfig,
+        OmegaConf.create(OmegaConf.to_container(OmegaConf.structured(WandbSweeperConf))),
+    )
+    # open, although Hydra puts the whole config in struct mode (see the module docstring)
+    # (metric, early_terminate, parameters, params: every mapping the dataclass holds)
+    mappings = [node[key] for key in node if isinstance(node[key], DictConfig)]
+    for sub_node in (node, *mappings):
         OmegaConf.set_struct(sub_node, False)
     # W&B's command macros must be escaped before Hydra resolves this node (see
     # hydra_wandb_sweeper.sweep.command_macros): a callback does it, brought in here

@@ -19,7 +19,7 @@ import hydra_wandb_sweeper
 
 ROOT = Path(__file__).resolve().parents[1]
 # what the tests, the example app and the CI need beside the package
-SDIST_TREES = ("tests", "conf", "trainapp", "bench", ".ci")
+SDIST_TREES = ("tests", "conf", "trainapp", "bench", ".ci", "docs")
 SDIST_FILES = (
     "pyproject.toml",
     "MANIFEST.in",
@@ -28,6 +28,7 @@ SDIST_FILES = (
     "README.md",
     "CONTRIBUTING.md",
     "train.py",
+    "mkdocs.yml",
 )
 
 

@@ -21,7 +21,7 @@ else:  # pytest's own TOML reader before Python 3.11
     import tomli as tomllib
 
 # Extras that are our own tools, not what a user installs the sweeper with.
-TOOLS = {"dev"}
+TOOLS = {"dev", "docs"}
 # torch: the oldest-versions run keeps torch 2.13 (the CPU build CI installs first: an old
 # torch from the index is a multi-GB CUDA build), so torch's lower bound is Optuna's.
 UNTESTED_LOWER = {"torch"}

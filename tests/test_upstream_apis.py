@@ -1,19 +1,22 @@
 """The private upstream APIs the sweeper relies on, checked against the installed versions.
 
 Optuna's, Hydra's, submitit's and OmegaConf's undocumented names can change in any release;
-each is used in one place (named beside each check) and checked here, so that a release
-that moves one fails this file by name, not a sweep later (an override of a method that no
-longer exists is never called and fails nothing)."""
+each lives behind one adapter (engine/local/optuna_private.py for Optuna's,
+upstream_private.py for the others; its users named beside each check) and is checked here
+through it, so that a release that moves one fails this file by name, not a sweep later (an
+override of a method that no longer exists is never called and fails nothing)."""
 
 from __future__ import annotations
 
-import dataclasses
+import importlib
 import inspect
 
 import optuna
 import pytest
-from omegaconf import DictConfig, ListConfig, OmegaConf
+from hydra.core.utils import JobReturn, JobStatus
+from omegaconf import DictConfig, ListConfig, OmegaConf, ValueNode
 
+from hydra_wandb_sweeper import upstream_private
 from hydra_wandb_sweeper.engine.local import optuna_private
 
 pytestmark = pytest.mark.oldest
@@ -83,33 +86,60 @@ def test_optunas_journal_snapshot_hooks():
 
 
 def test_hydras_internals():
-    # sweep/commands.py reads the command line with Hydra's own parser
-    from hydra._internal.utils import get_args_parser
-
-    assert get_args_parser().parse_known_args(["-m", "x=1"])[0].multirun is True
-    # sweep/console.py quiets the basic launcher's logger by its module name
-    import hydra._internal.core_plugins.basic_launcher  # noqa: F401
-
-    # sweep/loop.py, sweep/slurm_batch.py read and set a failed job's exception
-    from hydra.core.utils import JobReturn
-
-    assert "_return_value" in {field.name for field in dataclasses.fields(JobReturn)}
+    # upstream_private.hydra_args_parser (sweep/commands.py reads the command line with it)
+    assert upstream_private.hydra_args_parser().parse_known_args(["-m", "x=1"])[0].multirun
+    # upstream_private.BASIC_LAUNCHER_LOGGER (sweep/console.py quiets it)
+    assert importlib.import_module(upstream_private.BASIC_LAUNCHER_LOGGER)
+    # upstream_private.job_error, set_job_error, failed_job (sweep/loop.py, slurm_batch.py)
+    error = ValueError("the task's own")
+    failed = upstream_private.failed_job(["x=1"], error)
+    assert upstream_private.job_error(failed) is error
+    with pytest.raises(ValueError, match="the task's own"):
+        failed.return_value  # noqa: B018 (what Hydra does with a failed job's return)
+    upstream_private.set_job_error(failed, KeyError("replaced"))
+    with pytest.raises(KeyError, match="replaced"):
+        failed.return_value  # noqa: B018
+    finished = JobReturn(overrides=["x=1"], status=JobStatus.COMPLETED, _return_value=3.0)
+    assert upstream_private.job_error(finished) is None and finished.return_value == 3.0
 
 
 def test_submitits_executor_name():
-    # sweep/slurm_batch.py tells the SLURM launcher by the executor it names
+    # upstream_private.launcher_executor (sweep/slurm_batch.py tells the SLURM launcher by it)
     pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
     from hydra_plugins.hydra_submitit_launcher.submitit_launcher import (
         LocalLauncher,
         SlurmLauncher,
     )
 
-    assert SlurmLauncher._EXECUTOR == "slurm" and LocalLauncher._EXECUTOR == "local"
+    assert upstream_private.launcher_executor(SlurmLauncher.__new__(SlurmLauncher)) == "slurm"
+    assert upstream_private.launcher_executor(LocalLauncher.__new__(LocalLauncher)) == "local"
+    assert upstream_private.launcher_executor(object()) is None
 
 
 def test_omegaconfs_nodes():
-    # sweep/command_macros.py, searchspace/validation.py read a value as written
-    config = OmegaConf.create({"command": ["${program}"], "a": {"b": 1}})
+    # upstream_private.child_node, raw_value (sweep/command_macros.py, searchspace/validation.py)
+    config = OmegaConf.create({"command": ["${program}"], "a": {"b": 1}, "program": "p"})
     assert isinstance(config, DictConfig) and isinstance(config.command, ListConfig)
-    assert config._get_node("command")._get_node(0)._value() == "${program}"
-    assert config.a._get_node("b")._value() == 1
+    assert isinstance(upstream_private.child_node(config, "command"), ListConfig)
+    assert upstream_private.raw_value(config.command, 0) == "${program}"
+    assert isinstance(upstream_private.child_node(config.a, "b"), ValueNode)
+    assert upstream_private.raw_value(config.a, "b") == 1
+    assert upstream_private.child_node(config.a, "missing") is None
+
+
+def test_wandbs_request_handle_the_cloud_agent_sends_through():
+    # upstream_private.wandb_execute_graphql (engine/cloud/graphql.py): wandb-core's GraphQL
+    # handle of wandb.Api() where the release has one, else the public API's own client
+    import wandb
+
+    source = inspect.getsource(wandb.Api.__init__)
+    if "_service_api" in source:
+        from wandb.apis.public.service_api import ServiceApi
+        from wandb.sdk.lib.service.service_connection import WandbApiFailedError
+
+        assert {"query", "variables", "timeout"} <= set(parameters(ServiceApi.execute_graphql))
+        assert "response" in parameters(WandbApiFailedError.__init__)
+    else:
+        from wandb_gql import gql  # noqa: F401
+
+        assert isinstance(wandb.Api.client, property)

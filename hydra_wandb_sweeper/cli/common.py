@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from hydra_wandb_sweeper.inspect.table import SweepTable
+from hydra_wandb_sweeper.sweep.console import printable
 from hydra_wandb_sweeper.sweep.progress import clock
 
 SweepArgument = Annotated[
@@ -46,9 +47,18 @@ def console() -> Console:
     """Standard output; piped, it is as wide as the widest line, so tables are never cut.
 
     Values, names and paths are shown as text, never read as rich markup or emoji codes: a
-    sweep named ``[/x]`` must not crash ``list``, nor ``[red]a`` show a red ``a``."""
-    terminal = Console(markup=False, emoji=False)
-    return terminal if terminal.is_terminal else Console(width=100_000, markup=False, emoji=False)
+    sweep named ``[/x]`` must not crash ``list``, nor ``[red]a`` show a red ``a``; their
+    control characters (a terminal escape code) are shown escaped."""
+    terminal = _TextConsole(markup=False, emoji=False)
+    if terminal.is_terminal:
+        return terminal
+    return _TextConsole(width=100_000, markup=False, emoji=False)
+
+
+class _TextConsole(Console):
+    # every string printed or put in a table cell passes here
+    def render_str(self, text: str, **kwargs: Any) -> Any:
+        return super().render_str(printable(text), **kwargs)
 
 
 def value_text(value: Any, digits: int = 6) -> str:
@@ -56,7 +66,7 @@ def value_text(value: Any, digits: int = 6) -> str:
         return ""
     if isinstance(value, float):
         return f"{value:.{digits}g}" if math.isfinite(value) else str(value)
-    return str(value)
+    return printable(str(value))
 
 
 def duration_text(seconds: float | None) -> str:

@@ -74,8 +74,8 @@ def _read_all(storage: str | None, wandb_project: str | None) -> list[SweepTable
             newer.append(error)
     if not tables and newer:
         raise newer[0]
-    for error in newer:
-        typer.echo(f"not listed: {error}", err=True)
+    for skipped in newer:
+        typer.echo(f"not listed: {skipped}", err=True)
     return tables
 
 

@@ -27,6 +27,7 @@ from hydra_wandb_sweeper.inspect.table import (
     sweep_json,
     trial_json,
 )
+from hydra_wandb_sweeper.sweep.console import printable
 
 # Rows rendered by default: a terminal shows about this many, and rendering every row of a
 # 5000-trial sweep took seconds.
@@ -107,7 +108,7 @@ def _title(table: SweepTable) -> str:
         title += " | stop requested"
     if best is not None:
         title += f" | best {table.metric} = {value_text(best.value)} (trial {best.number})"
-    return title
+    return printable(title)  # shown as a Text, which does not pass the console's check
 
 
 def _rows(table: SweepTable, trials: list[TrialRow]) -> Table:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from hydra import compose, initialize_config_dir
@@ -96,7 +96,7 @@ def _job_config(config: DictConfig) -> dict[str, Any]:
     container = OmegaConf.to_container(config, resolve=False)
     assert isinstance(container, dict)
     container.pop("hydra", None)
-    return container
+    return cast(dict[str, Any], container)
 
 
 def _differences(wanted: Mapping[str, Any], have: Mapping[str, Any]) -> dict[str, Any]:

@@ -73,6 +73,7 @@ def trial_lifeline() -> Iterator[None]:
     if not isinstance(owner, dict) or owner.get("pid") == os.getpid():
         yield  # the task runs in the sweeper's own process, which beats for it
         return
+    assert isinstance(trial, LocalTrialReporter)  # a cloud trial names no owner
     if _watch is None or _watch.owner != owner:
         _watch = _Watch(owner)
     with _watch._lock:

@@ -21,7 +21,7 @@ parameters a set of values activates is decided here for every engine.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from hydra_wandb_sweeper.errors import SweepConfigError
 
@@ -33,9 +33,16 @@ Condition = Mapping[str, Sequence[Any]]  # parent key (without +) -> values that
 
 
 class Conditional(Protocol):
-    key: str
-    spec: Mapping[str, Any]
-    when: Condition
+    # read-only: the search space's parameters are frozen dataclasses
+    @property
+    def key(self) -> str: ...
+    @property
+    def spec(self) -> Mapping[str, Any]: ...
+    @property
+    def when(self) -> Condition: ...
+
+
+C = TypeVar("C", bound=Conditional)
 
 
 def parent_name(key: str) -> str:
@@ -116,13 +123,13 @@ def parent_values(param: Conditional) -> list[Any] | None:
     return [spec["value"]] if "value" in spec else list(spec["values"])
 
 
-def ordered(parameters: Sequence[Conditional]) -> list[Conditional]:
+def ordered(parameters: Sequence[C]) -> list[C]:
     """Parents before the parameters that depend on them, otherwise in the written order."""
     by_name = {parent_name(p.key): p for p in parameters}
-    placed: dict[str, Conditional] = {}
+    placed: dict[str, C] = {}
     visiting: list[str] = []
 
-    def place(param: Conditional) -> None:
+    def place(param: C) -> None:
         name = parent_name(param.key)
         if name in placed:
             return

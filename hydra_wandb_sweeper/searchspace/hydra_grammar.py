@@ -174,6 +174,7 @@ def _tagged_interval_dict(sweep: IntervalSweep, error_key: str) -> dict[str, Any
 
 def _range_dict(sweep: RangeSweep, error_key: str) -> dict[str, Any]:
     start, stop, step = sweep.start, sweep.stop, sweep.step
+    assert start is not None and stop is not None  # Hydra's grammar fills both
     all_ints = all(isinstance(x, int) and not isinstance(x, bool) for x in (start, stop, step))
     if all_ints and step == 1 and stop - start > 1:
         return {"distribution": "int_uniform", "min": start, "max": stop - 1}
@@ -181,7 +182,9 @@ def _range_dict(sweep: RangeSweep, error_key: str) -> dict[str, Any]:
         raise SweepConfigError(
             error_key, f"invalid range(start={start}, stop={stop}, step={step}): step must not be 0"
         )
-    steps = range(start, stop, step) if all_ints else _decimal_range(start, stop, step)
+    steps = (
+        range(int(start), int(stop), int(step)) if all_ints else _decimal_range(start, stop, step)
+    )
     values = list(itertools.islice(steps, MAX_GRID_SIZE + 1))
     if not values:
         raise SweepConfigError(

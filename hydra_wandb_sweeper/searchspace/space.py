@@ -163,9 +163,11 @@ def build_search_space(
             spec = spec_from_wandb_dict(wandb_dict_from_override(parsed, line, group_options), line)
             # the command line's values replace the configured ones; its condition stays
             configured = parameters.get(parameter_id)
-            when = configured.when if configured is not None else {}
+            condition: Mapping[str, Sequence[Any]] = (
+                configured.when if configured is not None else {}
+            )
             parameters[parameter_id] = _parameter(
-                parsed.get_key_element(), spec, line, position, when=when
+                parsed.get_key_element(), spec, line, position, when=condition
             )
         else:
             parameters.pop(parameter_id, None)

@@ -26,6 +26,7 @@ from hydra_wandb_sweeper.searchspace.conditions import (
 )
 from hydra_wandb_sweeper.searchspace.overrides import override
 from hydra_wandb_sweeper.searchspace.space import Parameter, SearchSpace
+from hydra_wandb_sweeper.upstream_private import child_node
 
 _WHERE = "hydra.sweeper.parameters"
 
@@ -166,7 +167,7 @@ def _value_node(composed: DictConfig, key: str) -> ValueNode | None:
     parent_key, _, name = key.lstrip("+").rpartition(".")
     try:
         parent = OmegaConf.select(composed, parent_key) if parent_key else composed
-        node = parent._get_node(name) if isinstance(parent, DictConfig) else None
+        node = child_node(parent, name) if isinstance(parent, DictConfig) else None
     except OmegaConfBaseException:
         return None
     return node if isinstance(node, ValueNode) and not isinstance(node, AnyNode) else None

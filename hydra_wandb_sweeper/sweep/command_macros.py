@@ -26,6 +26,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf, read_write
 from omegaconf.errors import InterpolationResolutionError
 
 from hydra_wandb_sweeper.config import SHIM_TARGET
+from hydra_wandb_sweeper.upstream_private import child_node, raw_value
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,9 @@ class EscapeCommandMacros(Callback):
         sweeper = config.hydra.get("sweeper")
         if not isinstance(sweeper, DictConfig) or sweeper.get("_target_") != SHIM_TARGET:
             return
-        parameters = OmegaConf.select(sweeper, "parameters", default=None)
+        parameters = OmegaConf.select(sweeper, "parameters", default=None) or OmegaConf.select(
+            sweeper, "params", default=None
+        )
         # hydra.mode=RUN typed (the printed re-run of a trial has it): one run asked for, not
         # a forgotten -m. Read from the command line: Hydra adds it to the overrides itself.
         if not parameters or any(arg.startswith("hydra.mode=") for arg in sys.argv[1:]):
@@ -59,12 +62,12 @@ class EscapeCommandMacros(Callback):
 
 
 def _escape_macros(sweeper: Any) -> None:
-    command = sweeper._get_node("command") if isinstance(sweeper, DictConfig) else None
+    command = child_node(sweeper, "command") if isinstance(sweeper, DictConfig) else None
     if not isinstance(command, ListConfig):
         return
     with read_write(command):
         for index in range(len(command)):
-            raw = command._get_node(index)._value()  # as written, unresolved
+            raw = raw_value(command, index)  # as written, unresolved
             if isinstance(raw, str) and _MACRO.search(raw):
                 command[index] = _MACRO.sub(r"\\${\1}", raw)
 

@@ -21,13 +21,15 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn, cast
 
 from omegaconf import DictConfig, OmegaConf
 
 from hydra_wandb_sweeper.engine.base import Engine
 from hydra_wandb_sweeper.searchspace.overrides import override
+from hydra_wandb_sweeper.sweep.console import CONTROL_CHARACTERS
 from hydra_wandb_sweeper.sweep.slurm_script import SCRIPT_NAME
+from hydra_wandb_sweeper.upstream_private import hydra_args_parser
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +62,7 @@ class CommandLine:
     def _join_arguments(
         self, sweep_id: str, storage: str, count: int | str | None, *, drop_count: bool
     ) -> list[str]:
-        replaced = (_SWEEP_ID, _STORAGE, _AGENTS)
+        replaced: tuple[str, ...] = (_SWEEP_ID, _STORAGE, _AGENTS)
         if count is not None or drop_count:
             replaced += (_COUNT,)
         kept = [arg for arg in self.overrides if _key(arg) not in replaced]
@@ -101,7 +103,29 @@ class CommandLine:
 
 def in_folder(folder: str, command: Sequence[str]) -> str:
     """``command`` run in ``folder``, as one command an environment prefix applies to."""
-    return shlex.join(["sh", "-c", 'cd "$0" && exec "$@"', folder, *command])
+    return shell_join(["sh", "-c", 'cd "$0" && exec "$@"', folder, *command])
+
+
+def shell_join(arguments: Sequence[str]) -> str:
+    """``shlex.join``, but an argument holding control characters (a value with a terminal
+    escape code) is written in ANSI-C quotes (``$'\\x1b[31m'``, read by bash, zsh and ksh):
+    the command stays one line, pastes back to the same argument, and prints nothing raw."""
+    return " ".join(
+        _ansi_c_quote(a) if CONTROL_CHARACTERS.search(a) else shlex.quote(a) for a in arguments
+    )
+
+
+def _ansi_c_quote(argument: str) -> str:
+    def escaped(character: str) -> str:
+        if character in "\\'":
+            return "\\" + character
+        if CONTROL_CHARACTERS.match(character):
+            code = ord(character)
+            # \x yields a byte; a C1 character is two bytes in UTF-8: \u writes it
+            return f"\\x{code:02x}" if code < 0x80 else f"\\u{code:04x}"
+        return character
+
+    return "$'" + "".join(escaped(character) for character in argument) + "'"
 
 
 def this_command_line(config: DictConfig) -> CommandLine:
@@ -116,7 +140,8 @@ def this_command_line(config: DictConfig) -> CommandLine:
     if args.config_dir is not None:
         flags.append(f"--config-dir={os.path.join(launch_dir, args.config_dir)}")
         typed_flags.append(f"--config-dir={args.config_dir}")
-    hydra_overrides = [str(o) for o in OmegaConf.to_container(config.hydra.overrides.hydra)]
+    written = OmegaConf.to_container(config.hydra.overrides.hydra)
+    hydra_overrides = [str(o) for o in cast(list[Any], written)]
     run_overrides = [
         o for o in hydra_overrides if not _key(o).startswith((*_SWEEP_ONLY, "hydra.mode"))
     ]
@@ -136,9 +161,7 @@ def this_command_line(config: DictConfig) -> CommandLine:
 def _hydra_arguments(argv: list[str]) -> argparse.Namespace:
     """The command line as Hydra read it; as plain overrides when it is not Hydra's (an app
     composed from Python, a test runner's arguments)."""
-    from hydra._internal.utils import get_args_parser  # Hydra's own reading of sys.argv
-
-    parser = get_args_parser()
+    parser = hydra_args_parser()  # Hydra's own reading of sys.argv
 
     def refuse(message: str) -> NoReturn:
         raise ValueError(message)
@@ -173,7 +196,7 @@ def program() -> str:
 def rerun_command(overrides: Sequence[str], script: str | None = None) -> str:
     """A single run (no -m) of ``script`` (by default this process's) with a trial's overrides."""
     program_args = shlex.split(script) if script else _program(os.getcwd())
-    return shlex.join([sys.executable, *program_args, *overrides])
+    return shell_join([sys.executable, *program_args, *overrides])
 
 
 def announce_agents(engine: Engine, command_line: CommandLine) -> None:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from hydra_wandb_sweeper.engine.base import TrialRecord, TrialState
+from hydra_wandb_sweeper.upstream_private import BASIC_LAUNCHER_LOGGER
 
 # The loggers Hydra's launchers write their per-batch lines with ("Launching 1 jobs locally",
 # "#0 : overrides"): the trial lines below say the same, by trial number.
 LAUNCHER_LOGGERS = (
-    "hydra._internal.core_plugins.basic_launcher",
+    BASIC_LAUNCHER_LOGGER,
     "hydra_plugins.hydra_joblib_launcher._core",
     "hydra_plugins.hydra_submitit_launcher.submitit_launcher",
 )
@@ -47,16 +49,27 @@ def trial_line(record: TrialRecord, metric_name: str | None) -> str:
     parts.append(values_text(record.params))
     line = "  ".join(part for part in parts if part) + f"  (run {record.run_id})"
     if record.state is TrialState.FAILED and record.error:
-        line += f": {record.error.splitlines()[0]}"
+        line += f": {printable(record.error.splitlines()[0])}"
     return line
 
 
 def values_text(params: Mapping[str, Any]) -> str:
-    return " ".join(f"{key}={cell(value)}" for key, value in params.items())
+    return " ".join(f"{printable(str(key))}={cell(value)}" for key, value in params.items())
 
 
 def cell(value: Any) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
+    return f"{value:.4g}" if isinstance(value, float) else printable(str(value))
+
+
+# C0 and C1 control characters, DEL: ESC starts a terminal's escape codes
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` with its control characters written as escapes (``\\x1b``, ``\\n``): a value
+    or name holding a terminal escape code must not recolour, move the cursor of or retitle
+    the terminal it is shown in."""
+    return CONTROL_CHARACTERS.sub(lambda found: repr(found.group())[1:-1], text)
 
 
 def nothing_reported(number: int) -> str:

@@ -47,6 +47,7 @@ from hydra_wandb_sweeper.sweep.publishing import publish_at_end
 from hydra_wandb_sweeper.sweep.results import print_table, summarize, write_results
 from hydra_wandb_sweeper.sweep.settings import SweepSettings, read_settings
 from hydra_wandb_sweeper.sweep.slurm_batch import launch_batch
+from hydra_wandb_sweeper.upstream_private import job_error
 
 log = logging.getLogger(__name__)
 
@@ -369,15 +370,14 @@ def _ask(engine: Engine, wanted: int) -> list[Trial]:
 
 def _storage_fault(result: JobReturn) -> SweepStorageError | None:
     """The storage error that ended a job, if the storage, not its task, failed."""
-    error = result._return_value if result.status is JobStatus.FAILED else None
+    error = job_error(result)
     return SweepStorageError(str(error)) if isinstance(error, SweepStorageError) else None
 
 
 def _outcome(result: JobReturn, metric_name: str | None) -> Outcome:
     """How a job ended: its state, its metric, and the error to record when it failed."""
     if result.status is JobStatus.FAILED:
-        # the job's exception; JobReturn.return_value would also write its own line to stderr
-        error = result._return_value
+        error = job_error(result)
         return TrialState.FAILED, None, f"{type(error).__name__}: {error}"
     try:
         return objective_outcome(result.return_value, metric_name)

@@ -6,7 +6,7 @@ Everything a user can get wrong is checked here, before any trial starts.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hydra.core.object_type import ObjectType
@@ -35,8 +35,8 @@ def open_sweep(
 
     cloud = settings.engine == "wandb"
     if settings.sweep_id is not None and cloud:
-        engine = join_cloud_sweep(settings, arguments, config, config_loader)
-        return engine, _stored_space(engine.definition, arguments, config_loader)
+        joined: Engine = join_cloud_sweep(settings, arguments, config, config_loader)
+        return joined, _stored_space(joined.definition, arguments, config_loader)
     if settings.sweep_id is not None:
         engine = _join_local(settings)
         _require_an_end(engine.definition.method, settings.count, engine.definition.run_cap)
@@ -55,6 +55,8 @@ def open_sweep(
             "line (model=a,b), or drop the method to run one job",
         )
     validate_method(space, method, settings.metric, settings.early_terminate)
+    if not cloud:
+        _say_what_only_wandb_reads(settings.metric)
     # a W&B agent may run until the sweep is stopped on the server; count=0 runs nothing here
     if not cloud and settings.count != 0:
         _require_an_end(method, settings.count, settings.run_cap, chosen=settings.method is None)
@@ -136,7 +138,11 @@ def _definition(settings: SweepSettings, space: SearchSpace, method: str) -> Swe
         name=settings.name,
         description=settings.description,
         program=program(),
-        conditions={p.key: dict(p.when) for p in space.parameters if p.when},
+        conditions={
+            p.key: {name: list(values) for name, values in p.when.items()}
+            for p in space.parameters
+            if p.when
+        },
     )
 
 
@@ -174,6 +180,22 @@ def _group_options(config_loader: Any) -> GroupOptions:
         return list(config_loader.get_group_options(group, results_filter=ObjectType.CONFIG))
 
     return options
+
+
+def _say_what_only_wandb_reads(metric: Mapping[str, Any] | None) -> None:
+    """W&B's impute settings are kept (a pasted sweep file runs as it is, and a published
+    sweep carries them), but the local engine has no use for them: said, not silently ignored."""
+    given = [
+        f"metric.{key}"
+        for key in ("impute", "impute_while_running")
+        if (metric or {}).get(key) is not None
+    ]
+    if given:
+        log.warning(
+            f"hydra.sweeper.{' and '.join(given)}: W&B's server reads "
+            f"{'them' if len(given) > 1 else 'it'} (engine: wandb); the local engine has no use "
+            "for it: a trial that reports no metric fails there"
+        )
 
 
 def _require_an_end(

@@ -3,7 +3,8 @@
 The runs go up with ``wandb sync`` (W&B's own command, run as a subprocess); the sweep is
 created with the public ``wandb.sweep(config, prior_runs=[...])``, so W&B's sweep views and
 its bayes see the trials. Publishing again uploads only runs that are new since, and adds them
-to the same W&B sweep (the same ``UpsertSweep`` with prior runs, for an existing sweep).
+to the same W&B sweep (the same ``UpsertSweep`` with prior runs, for an existing sweep, named
+by its GraphQL node id as W&B's own code names a sweep it updates).
 ``engine=wandb sweep_id=<the printed id>`` then continues the search on W&B.
 """
 
@@ -20,6 +21,7 @@ from hydra_wandb_sweeper.engine.cloud.connection import SweepPath, connect
 from hydra_wandb_sweeper.engine.cloud.engine import wandb_sweep_config
 from hydra_wandb_sweeper.engine.cloud.graphql import (
     NotFoundOnServer,
+    RequestFailed,
     ServerRefused,
     ServerUnreachable,
 )
@@ -97,7 +99,7 @@ def publish_local_sweep(
             f"W&B sweep {path}, where this sweep was published before, is gone from the "
             "server: the new runs were uploaded but belong to no W&B sweep"
         ) from None
-    except (wandb.errors.Error, ServerUnreachable, ServerRefused) as error:
+    except (wandb.errors.Error, ServerUnreachable, ServerRefused, RequestFailed) as error:
         raise SweepRuntimeError(f"W&B refused the sweep: {error}") from None
     note_published(storage, local_id, str(path), [*before.get("runs", []), *new_runs])
     return Publication(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +23,9 @@ KNOWN_KEYS = tuple(f.name for f in fields(WandbSweeperConf) if not f.name.starts
 # hydra-wandb-sweeper), and what says the same here.
 FOREIGN_KEYS = {
     "n_trials": "use count (trials this process runs) or run_cap (trials in the whole sweep)",
-    "params": "the search space is hydra.sweeper.parameters",
     "search_space": "the search space is hydra.sweeper.parameters",
+    "custom_search_space": "no Python search-space function here: write conditions between "
+    "parameters with when: under hydra.sweeper.parameters",
     "direction": "use metric.goal (minimize or maximize)",
     "study_name": "use name (the sweep's display name) or sweep_id (join a stored sweep)",
     "sampler": "use method (grid, random or bayes) and bayes_sampler (gp or tpe)",
@@ -33,6 +34,8 @@ FOREIGN_KEYS = {
     "num_agents": "use agents (processes that run the sweep side by side, like `wandb agent` "
     "started N times; trials_per_gpu gives each its GPU)",
     "budget": "use run_cap (trials in the whole sweep)",
+    "tags": "a W&B sweep has no tags: set them on the runs, from the app (wandb.init(tags=...))",
+    "notes": "a W&B sweep has no notes: use description, or set notes on the runs from the app",
 }
 
 log = logging.getLogger(__name__)
@@ -58,15 +61,25 @@ class SweepSettings:
     seed: int | None
     bayes_sampler: str
     bayes_startup_trials: int
-    stop_grace_seconds: float = 30.0
-    server_retry_seconds: float = 60.0
-    publish: bool = False
+    stop_grace_seconds: float
+    server_retry_seconds: float
+    publish: bool
     # what W&B's CLI agent runs, from a pasted sweep file; kept for the cloud engine
-    program: str | None = None
-    command: tuple[Any, ...] | None = None
-    agents: int = 1
-    trials_per_gpu: int | None = None
-    trial_timeout_seconds: float | None = None
+    program: str | None
+    command: tuple[Any, ...] | None
+    agents: int
+    trials_per_gpu: int | None
+    trial_timeout_seconds: float | None
+
+
+# Each setting's default, written once: in the config dataclass.
+DEFAULTS = {f.name: f.default for f in fields(WandbSweeperConf) if f.default is not MISSING}
+
+
+def _given(values: Mapping[str, Any], key: str) -> Any:
+    """The value given for ``key``, else its default (the settings a test or an embedding
+    program hands over may leave keys out)."""
+    return values.get(key, DEFAULTS[key])
 
 
 def _positive_int(key: str, value: Any) -> int | None:
@@ -77,6 +90,23 @@ def _positive_int(key: str, value: Any) -> int | None:
             f"hydra.sweeper.{key}", f"got {value!r}, expected a positive integer"
         )
     return value
+
+
+def _integer(key: str, value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SweepConfigError(f"hydra.sweeper.{key}", f"got {value!r}, expected an integer")
+    return value
+
+
+def _text(key: str, value: Any) -> str | None:
+    # a name written as a number (name=2024 on the command line) is that text
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise SweepConfigError(f"hydra.sweeper.{key}", f"got {value!r}, expected a string")
 
 
 def _count(value: Any) -> int | None:
@@ -113,15 +143,51 @@ def _optional_mapping(key: str, value: Any) -> Mapping[str, Any] | None:
 
 
 def _reject_unknown_keys(values: Mapping[str, Any]) -> None:
-    for key, value in values.items():
-        if key in KNOWN_KEYS:
-            continue
-        hint = FOREIGN_KEYS.get(key)
-        if hint is None:
-            hint = nearest(key, KNOWN_KEYS).strip() or f"expected one of {', '.join(KNOWN_KEYS)}."
-        else:
-            hint = hint[0].upper() + hint[1:] + "."
-        raise SweepConfigError(f"hydra.sweeper.{key}", f"unknown setting (got {value!r}). {hint}")
+    """Every unknown key at once, each with what says the same here: a config brought from
+    another sweeper is fixed in one go, not one key per run."""
+    problems = [
+        f"hydra.sweeper.{key}: unknown setting (got {value!r}). {_hint(key, value)}"
+        for key, value in values.items()
+        if key not in KNOWN_KEYS
+    ]
+    if len(problems) == 1:
+        key, message = problems[0].split(": ", 1)
+        raise SweepConfigError(key, message)
+    if problems:
+        raise SweepConfigError(
+            "hydra.sweeper", f"{len(problems)} unknown settings:\n  " + "\n  ".join(problems)
+        )
+
+
+def _hint(key: str, value: Any) -> str:
+    if key == "direction" and isinstance(value, (list, tuple)):
+        return (
+            "Several objectives: a W&B sweep optimizes one metric (metric.name, metric.goal); "
+            "return the others in the task's dict and they are logged."
+        )
+    hint = FOREIGN_KEYS.get(key)
+    if hint is None:
+        return nearest(key, KNOWN_KEYS).strip() or f"expected one of {', '.join(KNOWN_KEYS)}."
+    return hint[0].upper() + hint[1:] + "."
+
+
+def _search_space(values: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``parameters``, with Hydra's basic sweeper's ``params`` (same grammar) merged in."""
+    merged: dict[str, Any] = {}
+    for key in ("parameters", "params"):
+        given = values.get(key) or {}
+        if not isinstance(given, Mapping):
+            raise SweepConfigError(
+                f"hydra.sweeper.{key}", f"got {given!r}, expected a mapping of key: spec"
+            )
+        for name, spec in given.items():
+            if name in merged:
+                raise SweepConfigError(
+                    f"hydra.sweeper.params.{name}",
+                    "also in hydra.sweeper.parameters: give each swept key once",
+                )
+            merged[name] = spec
+    return merged
 
 
 def _batch_size(values: Mapping[str, Any]) -> int | None:
@@ -159,7 +225,7 @@ def read_settings(raw: Mapping[str, Any], launch_dir: Path) -> SweepSettings:
     if "command" in raw:  # W&B's macros (${args}) are not Hydra's interpolations
         values["command"] = _as_written(raw["command"])
     _reject_unknown_keys(values)
-    failure_rate = values.get("max_failure_rate", 0.0)
+    failure_rate = _given(values, "max_failure_rate")
     if (
         isinstance(failure_rate, bool)
         or not isinstance(failure_rate, (int, float))
@@ -169,42 +235,38 @@ def read_settings(raw: Mapping[str, Any], launch_dir: Path) -> SweepSettings:
             "hydra.sweeper.max_failure_rate",
             f"got {failure_rate!r}, expected a fraction between 0.0 and 1.0",
         )
-    parameters = values.get("parameters") or {}
-    if not isinstance(parameters, Mapping):
-        raise SweepConfigError(
-            "hydra.sweeper.parameters", f"got {parameters!r}, expected a mapping of key: spec"
-        )
+    parameters = _search_space(values)
     program, command = _agent_program(values)
     return SweepSettings(
-        engine=_one_of("engine", values.get("engine", "local"), ENGINES),
+        engine=_one_of("engine", _given(values, "engine"), ENGINES),
         method=values.get("method"),
         metric=_optional_mapping("metric", values.get("metric")),
         parameters=parameters,
         early_terminate=_optional_mapping("early_terminate", values.get("early_terminate")),
         run_cap=_positive_int("run_cap", values.get("run_cap")),
-        name=values.get("name"),
-        description=values.get("description"),
-        project=values.get("project"),
-        entity=values.get("entity"),
+        name=_text("name", values.get("name")),
+        description=_text("description", values.get("description")),
+        project=_text("project", values.get("project")),
+        entity=_text("entity", values.get("entity")),
         sweep_id=None if values.get("sweep_id") is None else str(values["sweep_id"]),
         count=_count(values.get("count")),
         n_jobs=_batch_size(values),
         max_failure_rate=float(failure_rate),
         storage=_storage_spec(values.get("storage"), launch_dir),
-        seed=values.get("seed"),
-        bayes_sampler=_one_of("bayes_sampler", values.get("bayes_sampler", "gp"), BAYES_SAMPLERS),
+        seed=_integer("seed", values.get("seed")),
+        bayes_sampler=_one_of("bayes_sampler", _given(values, "bayes_sampler"), BAYES_SAMPLERS),
         bayes_startup_trials=_positive_int(
-            "bayes_startup_trials", values.get("bayes_startup_trials", 5)
+            "bayes_startup_trials", _given(values, "bayes_startup_trials")
         )
-        or 5,
-        stop_grace_seconds=_seconds("stop_grace_seconds", values.get("stop_grace_seconds", 30.0)),
+        or DEFAULTS["bayes_startup_trials"],
+        stop_grace_seconds=_seconds("stop_grace_seconds", _given(values, "stop_grace_seconds")),
         server_retry_seconds=_seconds(
-            "server_retry_seconds", values.get("server_retry_seconds", 60.0)
+            "server_retry_seconds", _given(values, "server_retry_seconds")
         ),
-        publish=_flag("publish", values.get("publish", False)),
+        publish=_flag("publish", _given(values, "publish")),
         program=program,
         command=command,
-        agents=_positive_int("agents", values.get("agents", 1)) or 1,
+        agents=_positive_int("agents", _given(values, "agents")) or DEFAULTS["agents"],
         trials_per_gpu=_positive_int("trials_per_gpu", values.get("trials_per_gpu")),
         trial_timeout_seconds=(
             None

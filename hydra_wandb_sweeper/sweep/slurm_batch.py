@@ -16,8 +16,15 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from hydra.core.utils import JobReturn, JobStatus
+from hydra.core.utils import JobReturn
 from hydra.plugins.launcher import Launcher
+
+from hydra_wandb_sweeper.upstream_private import (
+    failed_job,
+    job_error,
+    launcher_executor,
+    set_job_error,
+)
 
 # submitit's words for a job that ended without a result, with sacct's state in brackets
 _STATE = re.compile(
@@ -38,7 +45,7 @@ class SlurmJobEnded(RuntimeError):
 
 
 def is_slurm_launcher(launcher: Launcher) -> bool:
-    return getattr(launcher, "_EXECUTOR", None) == "slurm"
+    return launcher_executor(launcher) == "slurm"
 
 
 def launch_batch(
@@ -148,20 +155,15 @@ def _cancel_if_requeued(error: BaseException) -> None:
 def _explain_time_limit(result: JobReturn) -> JobReturn:
     """A job that submitit's signal handler ended inside the task (a time limit it would not
     requeue) fails with that error; say it in SLURM's terms."""
-    error = result._return_value
-    if (
-        result.status is JobStatus.FAILED
-        and isinstance(error, BaseException)
-        and _NOT_REQUEUED.search(str(error))
-    ):
+    error = job_error(result)
+    if isinstance(error, BaseException) and _NOT_REQUEUED.search(str(error)):
         failure = SlurmJobEnded(slurm_reason(error))
         failure.__cause__ = error
-        result._return_value = failure
+        set_job_error(result, failure)
     return result
 
 
 def _failed_return(overrides: Sequence[str], error: BaseException) -> JobReturn:
     failure = SlurmJobEnded(slurm_reason(error))
     failure.__cause__ = error
-    # JobReturn.return_value raises it, as it raises a task's own exception
-    return JobReturn(overrides=list(overrides), status=JobStatus.FAILED, _return_value=failure)
+    return failed_job(overrides, failure)

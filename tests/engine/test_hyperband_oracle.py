@@ -18,6 +18,7 @@ from hydra_wandb_sweeper.errors import SweepConfigError
 from hydra_wandb_sweeper.searchspace.distributions import grid_values, spec_from_wandb_dict
 from hydra_wandb_sweeper.searchspace.method import validate_method
 from tests.support.hyperband_oracle import (
+    LocalRule,
     generated_curves,
     local_one_at_a_time,
     sweep_config,
@@ -68,6 +69,32 @@ def test_strict_changes_the_decisions(sweeps: SweepsProcess) -> None:
     strict = local_one_at_a_time({**rule, "strict": True}, "maximize", curves)
     loose = local_one_at_a_time({**rule, "strict": False}, "maximize", curves)
     assert strict != loose
+
+
+
+def test_a_run_w_and_b_stops_between_its_reports_is_stopped_at_its_next(
+    sweeps: SweepsProcess,
+) -> None:
+    """Side by side: run a passed band 1 alone; then b and c reach band 1 ahead of it, and
+    W&B's next heartbeat stops a there, before its second report. Its second report opens
+    band 2, where it is alone and best; the local engine still stops it, judging it as it
+    stood before that report."""
+    rule = {"type": "hyperband", "min_iter": 1, "eta": 2}
+    config = sweep_config(rule, "maximize")
+
+    def run(name: str, values: list[float]) -> dict[str, Any]:
+        history = [{"score": value, "_step": step} for step, value in enumerate(values)]
+        return {"name": name, "state": "running", "history": history}
+
+    ours = LocalRule(rule, "maximize")
+    a = ours.start()
+    assert not ours.report(a, 0.5, 1)
+    assert sweeps.stop_runs(config, [run("a", [0.5])]) == []
+    for value in (0.9, 0.8):
+        assert not ours.report(ours.start(), value, 1)
+    heartbeat = [run("a", [0.5]), run("b", [0.9]), run("c", [0.8])]
+    assert sweeps.stop_runs(config, heartbeat) == ["a"]
+    assert ours.report(a, 0.95, 2)
 
 
 @pytest.mark.parametrize(

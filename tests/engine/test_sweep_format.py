@@ -5,6 +5,7 @@ a sweep of a newer format than this release reads is refused in one sentence."""
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -126,3 +127,43 @@ def test_a_sweep_from_before_numbered_formats_reads_as_format_1(tmp_path):
     assert FORMAT_ATTR not in backend.get_study_user_attrs(backend.get_study_id_from_name(sweep_id))
     shown = cli(tmp_path, "show", sweep_id, "--storage", storage).stdout
     assert "3 finished" in shown and "best loss = 4.83702" in shown
+
+
+@pytest.mark.parametrize(
+    ("revision", "expected"),
+    [
+        (
+            "v3.0.0.d",
+            "older Optuna (v3.0.0.d), which Optuna {optuna} reads after "
+            "`optuna storage upgrade --storage {url}`",
+        ),
+        ("v99.0.0.a", "newer Optuna (v99.0.0.a) than this one ({optuna}): upgrade optuna"),
+    ],
+)
+def test_a_database_of_another_optuna_schema_is_one_sentence(tmp_path, revision, expected):
+    # Optuna migrates its database schema between some releases; the sweep's own format is
+    # not at fault, and the sentence names the command with the real URL
+    url = stored(tmp_path, "sweeps.db")
+    with sqlite3.connect(tmp_path / "sweeps.db") as connection:
+        connection.execute("UPDATE alembic_version SET version_num = ?", (revision,))
+    expected = expected.format(optuna=optuna.__version__, url=url)
+    shown = cli(tmp_path, "show", SWEEPS["sweeps.db"], "--storage", url, check=False)
+    assert shown.returncode == 1 and "Traceback" not in shown.stderr
+    (line,) = shown.stderr.strip().splitlines()
+    assert expected in line
+    command = [
+        sys.executable,
+        str(APP),
+        "-m",
+        "hydra/sweeper=wandb",
+        *SPACE,
+        f"hydra.sweep.dir={tmp_path / 'multirun'}",
+        f"hydra.sweeper.storage={url}",
+        f"hydra.sweeper.sweep_id={SWEEPS['sweeps.db']}",
+    ]
+    joined = subprocess.run(
+        command, cwd=tmp_path, env=sweep_env(tmp_path), capture_output=True, text=True, timeout=300
+    )
+    assert joined.returncode == 1 and "Traceback" not in joined.stderr
+    lines = [line for line in joined.stderr.splitlines() if line and "HYDRA_FULL_ERROR" not in line]
+    assert len(lines) == 1 and expected in lines[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 from typing import Any
 
 import pytest
@@ -193,3 +194,26 @@ def test_grid_error_names_the_command_line_override() -> None:
     with pytest.raises(SweepConfigError) as error:
         grid_values(param)
     assert error.value.key == "optimizer.lr=interval(0.1,1)"
+
+
+def test_q_uniform_grid_is_numpy_arange_value_for_value() -> None:
+    """W&B's grid is ``numpy.arange(min, max, q).tolist()``; ours is computed without numpy
+    (the search space imports none), so compare the two over many bounds, ints and floats."""
+    numpy = pytest.importorskip("numpy")
+    rng = random.Random(0)
+    for _ in range(3000):
+        if rng.random() < 0.3:
+            low: float = rng.randint(-50, 50)
+            high: float = low + rng.randint(1, 200)
+            q: float = rng.randint(1, 20)
+        else:
+            low = round(rng.uniform(-5, 5), rng.randint(0, 3))
+            high = low + round(rng.uniform(0.01, 10), rng.randint(1, 3))
+            q = round(rng.uniform(0.01, 2), rng.randint(1, 3))
+        if high <= low or q <= 0:
+            continue
+        raw = {"distribution": "q_uniform", "min": low, "max": high, "q": q}
+        ours = grid_values(parameter(raw))
+        numpys = numpy.arange(low, high, q).tolist()
+        assert ours == numpys, raw
+        assert [type(v) for v in ours] == [type(v) for v in numpys], raw

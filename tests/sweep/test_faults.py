@@ -47,23 +47,29 @@ def test_a_storage_error_seen_only_by_a_job_is_a_storage_fault(tmp_path):
 
 
 def test_values_and_names_holding_rich_markup_are_shown_as_text(tmp_path):
+    # and a terminal escape code (ESC) is shown escaped: it must not recolour the terminal
     swept = run_sweep(
         tmp_path,
-        "label=choice('[/x]','[red]a')",
-        "hydra.sweeper.name='[/x] [bold]b'",
+        "label=choice('[/x]','[red]a','b\x1b[31mc')",
+        "hydra.sweeper.name='[/x] [bold]b\x1b]0;t'",
         "hydra.sweeper.method=grid",
+        "hydra.sweeper.metric.name=loss",
         sweep_dir="a",
     )
     output = swept.stdout + swept.stderr
     assert "Traceback" not in output and "[red]a" in output and "[/x]" in output, output
+    assert "\x1b" not in output and "b\\x1b[31mc" in output, output
     storage = str(tmp_path / "journal.log")
     sweep_id = results(tmp_path, "a")["sweep_id"]
-    for command in (("show", sweep_id), ("list",)):
+    for command in (("show", sweep_id), ("list",), ("best", sweep_id)):
         shown = cli(tmp_path, *command, "--storage", storage)
+        print(shown.stdout)
         assert "Traceback" not in shown.stderr, shown.stderr
-        assert "[/x] [bold]b" in shown.stdout, shown.stdout
+        assert "\x1b" not in shown.stdout, shown.stdout
+        if command[0] != "best":
+            assert "[/x] [bold]b\\x1b]0;t" in shown.stdout, shown.stdout
     shown = cli(tmp_path, "show", sweep_id, "--storage", storage)
-    assert "[red]a" in shown.stdout and "\x1b[" not in shown.stdout, shown.stdout
+    assert "[red]a" in shown.stdout and "b\\x1b[31mc" in shown.stdout, shown.stdout
 
 
 def test_rerun_commands_work_when_the_sweep_comes_from_a_config_group(tmp_path):

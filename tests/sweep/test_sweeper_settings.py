@@ -61,6 +61,15 @@ def test_every_metric_and_early_terminate_field_is_a_dotted_key(tmp_path):
     assert summary["trials"]["finished"] == 2
 
 
+def test_wandbs_impute_settings_are_said_to_do_nothing_on_the_local_engine(tmp_path):
+    completed = run_sweep(
+        tmp_path, "x=0,1", "hydra.sweeper.method=grid", "hydra.sweeper.metric={name:loss,impute:worst}"
+    )
+    output = completed.stdout + completed.stderr
+    assert output.count("hydra.sweeper.metric.impute: W&B's server reads it") == 1
+    assert results(tmp_path)["trials"]["finished"] == 2
+
+
 def test_cfg_hydra_shows_the_typed_fields(tmp_path):
     command = [
         *sweep_command(tmp_path, "hydra.sweeper.metric.name=loss"),
@@ -112,6 +121,25 @@ def test_a_bad_dotted_value_names_the_key(tmp_path):
     assert_refused_before_any_trial(
         tmp_path, completed, "hydra.sweeper.metric.goal", "maximise", "maximize"
     )
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("hydra.sweeper.count=1.5", "expected a positive integer"),
+        ("hydra.sweeper.seed=abc", "expected an integer"),
+        ("hydra.sweeper.metric=5", "expected a mapping"),
+        ("hydra.sweeper.publish=maybe", "expected true or false"),
+        ("hydra.sweeper.early_terminate.min_iter=a", "min_iter"),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_refused_in_one_line(tmp_path, override, expected):
+    # the node is untyped, so that our check answers rather than OmegaConf's merge error
+    extra = ["hydra.sweeper.early_terminate.type=hyperband"] if "min_iter" in override else []
+    completed = run_sweep(tmp_path, "x=0,1", *extra, override, check=False)
+    print(completed.stderr)
+    key, value = override.split("=")
+    assert_refused_before_any_trial(tmp_path, completed, key, value, expected)
 
 
 def test_an_interpolation_that_does_not_resolve_names_its_key(tmp_path, monkeypatch):
@@ -175,7 +203,10 @@ def test_a_pasted_wandb_file_with_program_and_command_runs(tmp_path):
 UNKNOWN_KEYS = {
     "hydra.sweeper.run_caps=3": ["hydra.sweeper.run_caps", "Did you mean 'run_cap'?"],
     "+hydra.sweeper.n_trials=20": ["hydra.sweeper.n_trials", "count", "run_cap"],
-    "+hydra.sweeper.params={x:'interval(0,1)'}": ["hydra.sweeper.params", "parameters"],
+    "+hydra.sweeper.direction=[minimize,maximize]": ["hydra.sweeper.direction", "one metric"],
+    "+hydra.sweeper.tags=[a]": ["hydra.sweeper.tags", "no tags", "wandb.init(tags=...)"],
+    "+hydra.sweeper.notes=n": ["hydra.sweeper.notes", "description"],
+    "+hydra.sweeper.custom_search_space=m.f": ["hydra.sweeper.custom_search_space", "when:"],
     "+hydra.sweeper.direction=minimize": ["hydra.sweeper.direction", "metric.goal"],
     "+hydra.sweeper.study_name=s": ["hydra.sweeper.study_name", "name", "sweep_id"],
     "+hydra.sweeper.sampler={seed:1}": ["hydra.sweeper.sampler", "method", "bayes_sampler"],
@@ -199,7 +230,66 @@ def test_unknown_settings_name_ours(tmp_path, line):
     assert_refused_before_any_trial(tmp_path, completed, *UNKNOWN_KEYS[line])
 
 
+# A config written for Hydra's Optuna sweeper, as its documentation shows one
+OPTUNA_SHAPED = """\
+# @package _global_
+defaults:
+  - override /hydra/sweeper: wandb
+hydra:
+  sweeper:
+    direction: minimize
+    study_name: quadratic
+    n_trials: 20
+    n_jobs: 1
+    sampler:
+      seed: 123
+    params:
+      x: range(-2, 2, step=0.5)
+"""
+
+
+def test_every_foreign_key_of_a_config_is_named_in_one_run(tmp_path):
+    (tmp_path / "extra" / "sweep").mkdir(parents=True)
+    (tmp_path / "extra" / "sweep" / "optuna.yaml").write_text(OPTUNA_SHAPED)
+    completed = run_sweep(
+        tmp_path, f"hydra.searchpath=[file://{tmp_path / 'extra'}]", "+sweep=optuna", check=False
+    )
+    assert completed.returncode == 1 and "Traceback" not in completed.stderr
+    assert "4 unknown settings" in completed.stderr
+    lines = [line.strip() for line in error_lines(completed)]
+    for key, hint in [
+        ("direction", "metric.goal"),
+        ("study_name", "name"),
+        ("n_trials", "count"),
+        ("sampler", "bayes_sampler"),
+    ]:
+        assert any(line.startswith(f"hydra.sweeper.{key}: ") and hint in line for line in lines)
+    assert len(lines) == 5  # the count, then one line per key
+    assert not list((tmp_path / "multirun").glob("*/.hydra")), "a trial started"
+
+
 # --- a drop-in for Hydra's basic sweeper ------------------------------------------------------
+
+BASIC_PARAMS = """\
+# @package _global_
+defaults:
+  - override /hydra/sweeper: wandb
+hydra:
+  sweeper:
+    params:
+      x: 0,1
+      shape: flat,bowl
+"""
+
+
+def test_the_basic_sweepers_params_key_is_its_search_space(tmp_path):
+    (tmp_path / "extra" / "sweep").mkdir(parents=True)
+    (tmp_path / "extra" / "sweep" / "basic.yaml").write_text(BASIC_PARAMS)
+    run_sweep(tmp_path, f"hydra.searchpath=[file://{tmp_path / 'extra'}]", "+sweep=basic")
+    points = sorted(
+        (job["config"]["x"], job["config"]["shape"]["offset"]) for job in trial_records(tmp_path)
+    )
+    assert points == [(0, 0.0), (0, 1.0), (1, 0.0), (1, 1.0)]
 
 
 def test_no_sweep_at_all_runs_one_job(tmp_path):

@@ -2,12 +2,18 @@
 
 A W&B agent runs one run at a time, so a batch of N parallel trials is N agents of this
 process (registered as they are first needed). A background thread heartbeats every agent
-with a live run every few seconds, also while the launcher runs the batch, so that W&B sees
-the runs alive and its ``stop`` commands (hyperband) arrive while they train; a stop is
-written to the sweep folder, where the trial's job sees it (:mod:`.markers`).
+with a live run, also while the launcher runs the batch, so that W&B sees the runs alive and
+its ``stop`` commands (hyperband) arrive while they train; a stop is written to the sweep
+folder, where the trial's job sees it (:mod:`.markers`).
 
-A lost server is retried; after ``retry_seconds`` without an answer the agents give no new
-trials and the sweep ends with a message (running trials finish).
+As ``wandb agent`` does, each agent heartbeats at most once every 5 seconds, busy or idle,
+and a heartbeat that fails or answers an error gives no commands: the agents go on. The
+sweep ends for this process only when W&B says so: an ``exit`` command (the sweep finished
+or was cancelled) or a 404 (the sweep is gone). wandb-core retries what W&B's client
+retries; a request is never abandoned while the server answers (slowly, or with 429s), so a
+run the server scheduled is never lost to a slow answer. After ``retry_seconds`` in which
+the server gave no answer at all, or only refusals, the agents give no new trials and the
+sweep ends with a message (running trials finish).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +32,7 @@ from typing import Any
 from hydra_wandb_sweeper.engine.cloud.graphql import (
     GraphQLClient,
     NotFoundOnServer,
+    RequestFailed,
     ServerRefused,
     ServerUnreachable,
 )
@@ -34,8 +42,6 @@ log = logging.getLogger(__name__)
 
 # W&B's own agents heartbeat every 5 seconds (the variable exists for fast tests).
 HEARTBEAT_SECONDS = float(os.environ.get("HYDRA_WANDB_SWEEPER_HEARTBEAT_SECONDS", "5"))
-# Between heartbeats of an idle agent that the server has no run for yet.
-IDLE_POLL_SECONDS = (0.5, 5.0)
 
 
 @dataclass
@@ -43,10 +49,32 @@ class _Agent:
     id: str
     live_run: str | None = None
     pending: deque[dict[str, Any]] = field(default_factory=deque)
+    last_beat: float = float("-inf")  # monotonic time of its last heartbeat
+    lock: threading.Lock = field(default_factory=threading.Lock)  # one heartbeat at a time
 
 
 class SweepEnded(Exception):
-    """The server ends this agent: the sweep finished, was cancelled, or is gone."""
+    """No more runs for this process: the server ended the sweep, or it stopped answering."""
+
+
+class _InFlight:
+    """One request on a daemon thread, so that the caller can wait on it and watch the clock
+    without ever abandoning it while the server still answers."""
+
+    def __init__(self, method: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self.done = threading.Event()
+        self.result: Any = None
+        self.error: Exception | None = None
+        self._method, self._args = method, args
+        threading.Thread(target=self._run, name="wandb-agent-request", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            self.result = self._method(*self._args)
+        except Exception as error:  # handed to the waiting caller
+            self.error = error
+        finally:
+            self.done.set()
 
 
 class AgentPool:
@@ -58,18 +86,24 @@ class AgentPool:
         entity: str,
         state_dir: Path,
         *,
+        probe: Callable[[], int | None],
         retry_seconds: float = 60.0,
         heartbeat_seconds: float = HEARTBEAT_SECONDS,
     ) -> None:
         self._client = client
         self._sweep, self._project, self._entity = sweep, project, entity
         self._state_dir = state_dir
+        self._probe = probe
         self._retry_seconds = retry_seconds
         self._heartbeat_seconds = heartbeat_seconds
         self._agents: list[_Agent] = []
         self._lock = threading.RLock()
-        self.ended: str | None = None  # why no more runs come, once the server said so
-        self._unreachable_since: float | None = None
+        self.ended: str | None = None  # why no more runs come
+        self.lost = False  # ended because the server stopped answering (or only refused)
+        now = time.monotonic()
+        self._last_heard = now  # any answer, 429s and errors included
+        self._last_ok = now  # an answer that was not an error
+        self._warned_slow = False
         self._closing = threading.Event()
         self._thread = threading.Thread(
             target=self._beat, name="wandb-agent-heartbeat", daemon=True
@@ -79,17 +113,18 @@ class AgentPool:
     # --- the engine's side ------------------------------------------------------------------
     def next_run(self) -> dict[str, Any] | None:
         """The next ``run`` command for an idle agent, or None once the sweep gives no more."""
-        wait = IDLE_POLL_SECONDS[0]
         try:
             while self.ended is None:
                 agent = self._idle_agent()
                 if not agent.pending:
-                    self._heartbeat(agent, retry=True)
+                    # the server has no run for us yet (a paused sweep, bayes thinking):
+                    # ask again at the agent's next heartbeat, as W&B's agent does
+                    wait = agent.last_beat + self._heartbeat_seconds - time.monotonic()
+                    if wait > 0 and self._closing.wait(wait):
+                        return None
+                    self._heartbeat(agent)
                 if agent.pending:
                     return self._start(agent, agent.pending.popleft())
-                if self.ended is None:
-                    time.sleep(wait)  # the server has no run for us yet (a paused sweep, bayes)
-                    wait = min(wait * 2, IDLE_POLL_SECONDS[1])
         except SweepEnded:
             pass
         return None
@@ -101,8 +136,8 @@ class AgentPool:
                     agent.live_run = None
 
     def reachable(self) -> bool:
-        """False while requests to the server fail (since the last answer)."""
-        return self._unreachable_since is None
+        """False while the server has not answered for a while (the last few seconds)."""
+        return time.monotonic() - self._last_heard < min(self._retry_seconds, 15.0)
 
     def close(self) -> None:
         self._closing.set()
@@ -113,7 +148,14 @@ class AgentPool:
             for agent in self._agents:
                 if agent.live_run is None:
                     return agent
-        agent = _Agent(id=self._call(True, self._client.create_agent, *self._agent_identity()))
+        while True:
+            try:
+                agent_id = self._call(self._client.create_agent, *self._agent_identity())
+                break
+            except RequestFailed:  # an error answer: asked again a heartbeat later
+                if self._closing.wait(self._heartbeat_seconds):
+                    raise SweepEnded("closing") from None
+        agent = _Agent(id=agent_id)
         with self._lock:
             self._agents.append(agent)
         return agent
@@ -126,17 +168,24 @@ class AgentPool:
             agent.live_run = str(command["run_id"])
         return command
 
-    def _heartbeat(self, agent: _Agent, *, retry: bool) -> None:
-        with self._lock:
-            live = [agent.live_run] if agent.live_run else []
-        commands = self._call(retry, self._client.heartbeat, agent.id, live)
-        with self._lock:
-            for command in commands or []:
-                self._handle(agent, command)
+    def _heartbeat(self, agent: _Agent) -> None:
+        with agent.lock:
+            with self._lock:
+                live = [agent.live_run] if agent.live_run else []
+            agent.last_beat = time.monotonic()
+            try:
+                commands = self._call(self._client.heartbeat, agent.id, live)
+            except RequestFailed as error:
+                # W&B's agent: a failed heartbeat returns no commands, and the loop goes on
+                log.debug(f"heartbeat answered an error: {error}")
+                return
+            with self._lock:
+                for command in commands:
+                    self._handle(agent, command)
 
     def _handle(self, agent: _Agent, command: dict[str, Any]) -> None:
         kind = command.get("type")
-        if kind in ("run", "resume"):
+        if kind in ("run", "resume") and command.get("run_id"):
             agent.pending.append(command)
         elif kind == "stop":
             run_id = str(command.get("run_id"))
@@ -150,45 +199,87 @@ class AgentPool:
         else:
             log.debug(f"ignored agent command {kind!r}")
 
-    def _call(self, retry: bool, method: Any, *args: Any) -> Any:
-        """One request; a lost server is retried (``retry``: here, else by the next call)
-        until ``retry_seconds`` have passed since it last answered."""
+    def _call(self, method: Callable[..., Any], *args: Any) -> Any:
+        """One request, retried until it gets an answer; raises SweepEnded when the sweep is
+        over for this process, RequestFailed for an error answer."""
         while True:
+            if self._closing.is_set():
+                raise SweepEnded("closing")
             try:
-                result = method(*args)
+                return self._await(_InFlight(method, args))
             except ServerUnreachable as error:
-                now = time.monotonic()
-                if self._unreachable_since is None:
-                    self._unreachable_since = now
-                    log.warning(f"The W&B server does not answer ({error}); retrying")
-                if now - self._unreachable_since >= self._retry_seconds:
-                    self.ended = (
-                        f"the W&B server has not answered for {self._retry_seconds:.0f} s "
-                        f"({error}); running trials finished, no new ones start"
+                # wandb-core gave up on this request (its retries are spent); try again
+                # until the server has been silent for retry_seconds
+                if self._silent_for() >= self._retry_seconds:
+                    self._end_lost(
+                        f"the W&B server has not answered for {self._retry_seconds:.0f} s ({error})"
                     )
-                    raise SweepEnded(self.ended) from None
-                if not retry:
-                    return None
-                time.sleep(min(2.0, self._retry_seconds / 4))
-                continue
+                self._closing.wait(min(2.0, self._retry_seconds / 4))
+            except RequestFailed as error:
+                if time.monotonic() - self._last_ok >= self._retry_seconds:
+                    self._end_lost(
+                        f"the W&B server has answered only errors for "
+                        f"{self._retry_seconds:.0f} s ({error})"
+                    )
+                raise
             except NotFoundOnServer:
-                self.ended = "the W&B sweep no longer exists on the server"
-                raise SweepEnded(self.ended) from None
+                self._end("the W&B sweep no longer exists on the server")
             except ServerRefused as error:
-                self.ended = f"the W&B server refused the agent: {error}"
-                raise SweepEnded(self.ended) from None
-            if self._unreachable_since is not None:
-                log.info("The W&B server answers again")
-                self._unreachable_since = None
-            return result
+                self._end_lost(f"the W&B server refused the agent: {error}")
+
+    def _await(self, request: _InFlight) -> Any:
+        while not request.done.wait(max(0.5, self._retry_seconds - self._silent_for())):
+            if self._closing.is_set():
+                raise SweepEnded("closing")
+            if self._silent_for() < self._retry_seconds:
+                continue
+            # wandb-core is still retrying: is anybody there? A 429 or a slow server is
+            # waited for (the request stands, and so does what the server does with it)
+            status = self._probe()
+            if status is None or status >= 500:
+                why = "no answer" if status is None else f"HTTP {status}"
+                self._end_lost(
+                    f"the W&B server has not answered for {self._retry_seconds:.0f} s ({why})"
+                )
+            self._last_heard = time.monotonic()
+            if not self._warned_slow:
+                self._warned_slow = True
+                log.warning(
+                    f"The W&B server answers slowly or limits the request rate (HTTP "
+                    f"{status}); the agents wait for it, as W&B's agent does"
+                )
+        if request.error is None:
+            self._last_heard = self._last_ok = time.monotonic()
+            return request.result
+        if isinstance(request.error, (RequestFailed, NotFoundOnServer, ServerRefused)):
+            self._last_heard = time.monotonic()
+        raise request.error
+
+    def _silent_for(self) -> float:
+        return time.monotonic() - self._last_heard
+
+    def _end(self, why: str) -> None:
+        if self.ended is None:
+            self.ended = why
+        raise SweepEnded(self.ended)
+
+    def _end_lost(self, why: str) -> None:
+        if self.ended is None:
+            self.ended, self.lost = why, True
+        raise SweepEnded(self.ended)
 
     def _beat(self) -> None:
-        while not self._closing.wait(self._heartbeat_seconds):
+        while not self._closing.wait(min(1.0, self._heartbeat_seconds)):
             with self._lock:
-                busy = [agent for agent in self._agents if agent.live_run]
-            for agent in busy:
+                due = [
+                    agent
+                    for agent in self._agents
+                    if agent.live_run
+                    and time.monotonic() - agent.last_beat >= self._heartbeat_seconds
+                ]
+            for agent in due:
                 try:
-                    self._heartbeat(agent, retry=False)
+                    self._heartbeat(agent)
                 except SweepEnded:
                     return
                 except Exception as error:  # a heartbeat must never end the sweep by itself

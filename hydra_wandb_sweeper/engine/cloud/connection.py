@@ -2,7 +2,9 @@
 
 Every failure a user can meet here ends in one sentence that says what to do: no API key,
 a server that does not answer (found out within seconds, not after the client's long
-retries), a sweep id the server does not know.
+retries), a certificate the client does not trust, a sweep id the server does not know.
+The credentials are whatever ``wandb.Api()`` logs in with: an API key, or an identity
+token file (``WANDB_IDENTITY_TOKEN_FILE``), which wandb-core exchanges for access tokens.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from hydra_wandb_sweeper.engine.cloud.graphql import GraphQLClient, ServerUnreachable, probe
+from hydra_wandb_sweeper.engine.cloud.graphql import GraphQLClient, probe
 from hydra_wandb_sweeper.errors import SweepConfigError, SweepRuntimeError
 
 DEFAULT_BASE_URL = "https://api.wandb.ai"
@@ -49,8 +51,12 @@ class SweepPath:
 @dataclass
 class Connection:
     base_url: str
-    api: Any  # wandb.Api
     client: GraphQLClient
+
+    @property
+    def api(self) -> Any:
+        """The current ``wandb.Api()`` (a new one after a trial's ``wandb.teardown()``)."""
+        return self.client.api
 
     @property
     def default_entity(self) -> str:
@@ -83,13 +89,34 @@ def unreachable(base_url: str, why: str) -> SweepRuntimeError:
     )
 
 
+def proxies() -> dict[str, str]:
+    """W&B's own proxy settings (``WANDB_HTTP_PROXY``, ``WANDB_HTTPS_PROXY``), which wandb-core
+    prefers to ``HTTP(S)_PROXY``; requests reads those from the environment itself."""
+    import wandb
+
+    settings = wandb.setup().settings
+    chosen = {"http": settings.http_proxy, "https": settings.https_proxy}
+    return {scheme: url for scheme, url in chosen.items() if url}
+
+
+def untrusted(base_url: str, why: str) -> SweepRuntimeError:
+    return SweepRuntimeError(
+        f"The W&B server at {base_url} has a certificate this machine does not trust ({why}). "
+        "Add its CA to the system's store or point SSL_CERT_FILE at it (as for `wandb login`), "
+        "or set WANDB_INSECURE_DISABLE_SSL=true on a network you trust"
+    )
+
+
+def _is_tls_failure(error: Exception) -> bool:
+    text = str(error).lower()
+    return any(word in text for word in ("x509", "certificate", "tls:"))
+
+
 def connect() -> Connection:
     """Log in with the user's W&B credentials, failing fast when that cannot work."""
     base_url = (os.environ.get("WANDB_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
-    try:
-        probe(base_url, PROBE_SECONDS)
-    except ServerUnreachable as error:
-        raise unreachable(base_url, str(error)) from None
+    if probe(base_url, PROBE_SECONDS, proxies()) is None:
+        raise unreachable(base_url, f"no answer within {PROBE_SECONDS:.0f} s")
     import wandb
 
     no_key = SweepRuntimeError(
@@ -98,7 +125,9 @@ def connect() -> Connection:
     )
     try:
         api = wandb.Api(timeout=int(PROBE_SECONDS * 2))
-    except wandb.errors.AuthenticationError:
+    except wandb.errors.AuthenticationError as error:
+        if _is_tls_failure(error):
+            raise untrusted(base_url, str(error).strip().splitlines()[-1]) from None
         raise SweepRuntimeError(
             f"The W&B server at {base_url} refused the API key: run `wandb login --relogin`"
         ) from None
@@ -106,10 +135,7 @@ def connect() -> Connection:
         raise no_key from None
     except wandb.errors.CommError as error:
         raise unreachable(base_url, type(error).__name__) from None
-    if not api.api_key:
-        raise no_key
     return Connection(
         base_url=str(api.settings["base_url"]),
-        api=api,
-        client=GraphQLClient(str(api.settings["base_url"]), str(api.api_key)),
+        client=GraphQLClient(api, reconnect=lambda: wandb.Api(timeout=int(PROBE_SECONDS * 2))),
     )

@@ -27,7 +27,14 @@ from hydra_wandb_sweeper.engine.base import (
     stored_parameters,
 )
 from hydra_wandb_sweeper.engine.cloud.agent import AgentPool
-from hydra_wandb_sweeper.engine.cloud.connection import Connection, SweepPath, connect
+from hydra_wandb_sweeper.engine.cloud.connection import (
+    PROBE_SECONDS,
+    Connection,
+    SweepPath,
+    connect,
+    proxies,
+)
+from hydra_wandb_sweeper.engine.cloud.graphql import probe
 from hydra_wandb_sweeper.engine.cloud.markers import (
     claim_trial_number,
     read_json,
@@ -116,6 +123,7 @@ class CloudEngine:
             str(path.project),
             str(path.entity),
             state_dir,
+            probe=lambda: probe(connection.base_url, PROBE_SECONDS, proxies()),
             retry_seconds=retry_seconds,
         )
 
@@ -264,11 +272,14 @@ class CloudEngine:
                 number += 1
         return mine + others
 
-    def _read_other_runs(self) -> list[TrialRecord]:
-        import wandb
+    def _sweep_runs(self, api: Any) -> list[Any]:
+        sweep = api.sweep(str(self.path))
+        sweep.load(force=True)
+        return list(sweep.runs)
 
-        try:  # a fresh client: wandb.Api caches a sweep's runs
-            runs = list(wandb.Api(timeout=10).sweep(str(self.path)).runs)
+    def _read_other_runs(self) -> list[TrialRecord]:
+        try:  # read again: wandb.Api caches a sweep and its runs (one request, no new login)
+            runs = self.connection.client.with_api(self._sweep_runs)
         except Exception as error:  # the results of this process still stand
             log.debug(f"could not read the sweep's other runs: {error!r}")
             return self._others
@@ -331,7 +342,7 @@ class CloudEngine:
 
     def close(self) -> None:
         self._agents.close()
-        if self._ended and self._ended.startswith("the W&B server has not answered"):
+        if self._ended and self._agents.lost:
             raise SweepRuntimeError(
                 f"Lost the W&B server: {self._ended}. Rejoin the sweep when it is back "
                 f"with hydra.sweeper.sweep_id={self.sweep_id}"

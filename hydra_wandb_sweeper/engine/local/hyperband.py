@@ -11,11 +11,16 @@ The rule is the one in W&B's open-source scheduler (``sweeps/hyperband_stopping.
 - a running trial is judged at the latest band it reached, each time it reports: with
   ``strict`` (the default) on its value at that band, with ``strict: false`` on its best so far.
 
-One difference remains, in when a trial is judged: W&B's server re-judges every running run on
-each agent heartbeat, so a run can be stopped between two of its reports when other runs
-raise the threshold; here a trial is judged when it reports, so with trials running side by
-side it may pass into its next band first and be judged there. Trials run one at a time get
-every decision W&B's scheduler makes.
+W&B's server also re-judges every running run on each agent heartbeat, between the run's
+reports, so a run can be stopped at the band it is at when other runs raise that band's
+threshold. Here a trial is judged when it reports, so each report also judges the trial as it
+stood before it (its history without the new value), against the sweep as it is now: what a
+heartbeat just before this report would have decided. Such a trial stops after the epoch it
+was in, as a run W&B stops between two reports does (its agent stops it at its next check);
+the new value is kept. Trials run one at a time get every decision W&B's scheduler makes (the
+earlier state was judged the same way at the previous report); side by side, a heartbeat in
+the middle of a report interval can still see a threshold that the next report has moved
+again, so the two may still differ there (``bench/hyperband_agreement.py``).
 """
 
 from __future__ import annotations
@@ -40,13 +45,23 @@ class WandbHyperbandPruner(optuna.pruners.BasePruner):
     def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
         sign = -1.0 if study.direction is StudyDirection.MAXIMIZE else 1.0
         history = _history(trial, sign)
+        others = [
+            _history(other, sign)
+            for other in study.get_trials(deepcopy=False)
+            if other.number != trial.number
+        ]
+        # the last heartbeat's view first: the trial without its new value, the sweep as now
+        return (len(history) > 1 and self._stops(history[:-1], others)) or self._stops(
+            history, others
+        )
+
+    def _stops(self, history: list[float], others: list[list[float]]) -> bool:
+        """W&B's decision for a running trial with ``history`` among trials with ``others``."""
         reached = [band for band in self.bands if band <= len(history)]
         if not reached:
             return False
         band = reached[-1]
-        others = [t for t in study.get_trials(deepcopy=False) if t.number != trial.number]
-        histories = [history, *(_history(other, sign) for other in others)]
-        at_band = sorted(h[band - 1] for h in histories if len(h) >= band)
+        at_band = sorted(h[band - 1] for h in [history, *others] if len(h) >= band)
         # W&B's arithmetic: r = 1.0 / eta, then int(r * n), float rounding included
         threshold = at_band[int(1.0 / self.eta * len(at_band))]
         value = history[band - 1] if self.strict else min(history)

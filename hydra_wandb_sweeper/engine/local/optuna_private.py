@@ -1,6 +1,6 @@
 """Every Optuna API the embedded engine uses that Optuna does not document as public.
 
-Each name here is checked by ``tests/engine/test_upstream_apis.py`` against the installed
+Each name here is checked by ``tests/test_upstream_apis.py`` against the installed
 Optuna, so a release that renames or drops one fails that test by name instead of failing a
 sweep (or, worse, silently doing nothing: an override of a method that no longer exists is
 never called).
@@ -37,7 +37,7 @@ def shared_rdb_storage(storage: optuna.storages.RDBStorage) -> optuna.storages.B
 
 def sql_engine(storage: optuna.storages.BaseStorage) -> Any:
     """The SQLAlchemy engine under an RDB storage, wrapped in Optuna's cache or not."""
-    backend = getattr(storage, "_backend", storage)
+    backend: Any = getattr(storage, "_backend", storage)
     return backend.engine
 
 

@@ -21,7 +21,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import optuna
@@ -105,7 +105,8 @@ def build_sampler(
                 seed=seed,
                 n_startup_trials=0,
                 constant_liar=True,
-                **({"multivariate": True, "group": True} if conditional else {}),
+                multivariate=conditional,
+                group=conditional,
             )
     else:
         model = BoundedGPSampler(
@@ -202,7 +203,7 @@ class SobolStartup(optuna.samplers.BaseSampler):
         self._n_startup = n_startup
         # one scramble for the whole design, also when the sequence is extended
         self._sobol_seed = (
-            seed if seed is not None else int(np.random.SeedSequence().entropy % 2**32)
+            seed if seed is not None else int(cast(int, np.random.SeedSequence().entropy) % 2**32)
         )
         self._rng = np.random.default_rng(seed)
         self._points = np.empty((0, _SOBOL_DIMENSIONS))
@@ -275,6 +276,7 @@ def from_unit(u: float, distribution: BaseDistribution) -> Any:
     if isinstance(distribution, CategoricalDistribution):
         choices = distribution.choices
         return choices[min(int(u * len(choices)), len(choices) - 1)]
+    value: float
     if isinstance(distribution, IntDistribution):
         if distribution.log:
             low, high = math.log(distribution.low - 0.5), math.log(distribution.high + 0.5)

@@ -79,9 +79,7 @@ def _database(url: str, read_only: bool, pid: int) -> optuna.storages.BaseStorag
         # A server admits max_connections clients (PostgreSQL: 100): each process holds
         # at most CONNECTIONS_PER_PROCESS, so that a sweep's processes are what counts.
         bounded = {"pool_size": CONNECTIONS_PER_PROCESS, "max_overflow": 0}
-        return shared_rdb_storage(
-            optuna.storages.RDBStorage(with_driver(url), engine_kwargs=bounded)
-        )
+        return shared_rdb_storage(_rdb(url, with_driver(url), bounded))
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
@@ -96,12 +94,37 @@ def _database(url: str, read_only: bool, pid: int) -> optuna.storages.BaseStorag
     busy = float(parsed.query.get("timeout", SQLITE_BUSY_SECONDS))  # type: ignore[arg-type]
     # SQLite waits for a busy database in steps that Ctrl+C can end (see sqlite_waits)
     connect_args = {"timeout": STEP_SECONDS, "factory": connection_factory(busy)}
-    storage = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": connect_args})
+    storage = _rdb(url, url, {"connect_args": connect_args})
     if not read_only:
         # WAL: readers never block the writer, and a kill mid-write never tears the database
         with storage.engine.connect() as connection:
             connection.exec_driver_sql("PRAGMA journal_mode=WAL")
     return shared_rdb_storage(storage)
+
+
+def _rdb(url: str, driver_url: str, engine_kwargs: dict[str, Any]) -> optuna.storages.RDBStorage:
+    """Optuna's storage on a database whose schema this Optuna reads as it is.
+
+    A database another Optuna release set up may need its schema migrated first; Optuna's
+    own check says so in terms of ``$STORAGE_URL``: this names the URL and the command."""
+    storage = optuna.storages.RDBStorage(
+        driver_url, engine_kwargs=engine_kwargs, skip_compatibility_check=True
+    )
+    schema, head = storage.get_current_version(), storage.get_head_version()
+    if schema == head:
+        return storage
+    if schema in storage.get_all_versions():
+        reason = (
+            f"it holds the database schema of an older Optuna ({schema}), which Optuna "
+            f"{optuna.__version__} reads after `optuna storage upgrade --storage {url}` "
+            "(copy the database first: releases older than the upgrade cannot read it after)"
+        )
+    else:
+        reason = (
+            f"it holds the database schema of a newer Optuna ({schema}) than this one "
+            f"({optuna.__version__}): upgrade optuna and hydra-wandb-sweeper to read it"
+        )
+    raise SweepConfigError("hydra.sweeper.storage", f"cannot open storage {url!r}: {reason}")
 
 
 def with_driver(url: str) -> str:

@@ -7,16 +7,18 @@ and the cloud engine's own agent; each test then checks one recorded request.
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
 import yaml
 
-from hydra_wandb_sweeper.engine.cloud.graphql import GraphQLClient, NotFoundOnServer
-from tests.support.wandb_server.fixture import API_KEY, WandbServer, start_server, stop_server
+from tests.support.wandb_server.fixture import WandbServer, start_server, stop_server
 
 SCENARIO = """
 import json, os, sys
@@ -25,6 +27,9 @@ import wandb
 prior = wandb.init(project="contract", id="prior001")
 prior.log({"loss": 1.5})
 prior.finish()
+wandb.teardown()
+second = wandb.init(project="contract", id="prior002")
+second.finish()
 config = {
     "method": "random",
     "metric": {"name": "loss", "goal": "minimize"},
@@ -37,13 +42,34 @@ run = wandb.init(project="contract")
 run.log({"loss": 0.5})
 run.finish()
 sweep = wandb.Api().sweep(f"tester/contract/{sweep_id}")
+state, runs = sweep.state, len(sweep.runs)
 try:
     wandb.Api().sweep("tester/contract/nosuch00")
     missing = "found"
 except Exception as error:
     missing = type(error).__name__
-print(json.dumps({"sweep_id": sweep_id, "state": sweep.state, "runs": len(sweep.runs),
-                  "missing": missing}))
+# the cloud engine's own agent, through the same client
+from hydra_wandb_sweeper.engine.cloud.connection import connect
+from hydra_wandb_sweeper.engine.cloud.graphql import NotFoundOnServer
+
+client = connect().client
+agent_id = client.create_agent("host-a", sweep_id, "contract", "tester")
+commands = client.heartbeat(agent_id, [])
+busy_commands = client.heartbeat(agent_id, [commands[0]["run_id"]])
+try:
+    client.create_agent("host-a", "nosuch00", "contract", "tester")
+    unknown = "found"
+except NotFoundOnServer:
+    unknown = "NotFoundOnServer"
+node_id = client.sweep_node_id(sweep_id, "contract", "tester")
+client.add_prior_runs(sweep_id, "contract", "tester", ["prior002"])
+# a trial in this process resets wandb (as W&B's agent does before each run): the agent's
+# next request still goes through
+wandb.teardown()
+after_teardown = client.heartbeat(agent_id, [])
+print(json.dumps({"sweep_id": sweep_id, "state": state, "runs": runs,
+                  "missing": missing, "commands": commands, "busy_commands": busy_commands,
+                  "unknown": unknown, "node_id": node_id, "after_teardown": after_teardown}))
 """
 
 
@@ -55,19 +81,16 @@ def contract(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[WandbSe
         done = subprocess.run(
             [sys.executable, "-c", SCENARIO],
             cwd=workdir,
-            env=server.client_env(workdir / "home"),
+            # W&B's extra-header setting: every request of the client carries it
+            env=server.client_env(
+                workdir / "home", WANDB__EXTRA_HTTP_HEADERS='{"X-Test-Header": "contract"}'
+            ),
             capture_output=True,
             text=True,
             timeout=120,
         )
         assert done.returncode == 0, done.stderr[-3000:]
         outcome = json.loads(done.stdout.strip().splitlines()[-1])
-        client = GraphQLClient(server.url, API_KEY)
-        agent_id = client.create_agent("host-a", outcome["sweep_id"], "contract", "tester")
-        outcome["commands"] = client.heartbeat(agent_id, [])
-        outcome["busy_commands"] = client.heartbeat(agent_id, [outcome["commands"][0]["run_id"]])
-        with pytest.raises(NotFoundOnServer):
-            client.create_agent("host-a", "nosuch00", "contract", "tester")
         yield server, outcome
     finally:
         stop_server(server)
@@ -75,7 +98,7 @@ def contract(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[WandbSe
 
 def test_upsert_sweep_sends_the_config_as_yaml_and_prior_runs(contract) -> None:
     server, outcome = contract
-    (request,) = server.requests("UpsertSweep")
+    request = server.requests("UpsertSweep")[0]
     variables = request["variables"]
     assert yaml.safe_load(variables["config"])["parameters"]["optimizer.lr"]["max"] == 0.1
     assert variables["projectName"] == "contract"
@@ -127,6 +150,51 @@ def test_heartbeat_reports_live_runs_and_receives_commands(contract) -> None:
 
 
 def test_unknown_sweep_is_404(contract) -> None:
-    server, _ = contract
+    server, outcome = contract
     refused = server.requests("CreateAgent")[-1]
     assert refused["variables"]["sweep"] == "nosuch00"
+    assert outcome["unknown"] == "NotFoundOnServer"
+
+
+def test_adding_runs_to_a_sweep_names_it_by_node_id_not_name(contract) -> None:
+    """W&B's code passes ``Sweep.id`` (a base64 ``Sweep:<n>`` node id) to update a sweep."""
+    server, outcome = contract
+    assert outcome["node_id"] != outcome["sweep_id"]
+    assert base64.b64decode(outcome["node_id"]).decode().startswith("Sweep:")
+    update = server.requests("UpsertSweep")[-1]
+    assert update["variables"]["id"] == outcome["node_id"]
+    assert json.loads(update["variables"]["priorRunsFilters"]) == {"$or": [{"name": "prior002"}]}
+    assert "prior002" in server.state()["sweeps"][outcome["sweep_id"]]["runs"]
+
+
+def test_the_test_server_refuses_a_name_where_w_and_b_takes_a_node_id(contract) -> None:
+    server, outcome = contract
+    request = urllib.request.Request(
+        f"{server.url}/graphql",
+        data=json.dumps(
+            {
+                "query": "mutation U($id: ID) { upsertSweep(input: {id: $id}) { sweep { name } } }",
+                "variables": {"id": outcome["sweep_id"]},
+            }
+        ).encode(),
+        headers={"content-type": "application/json"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 404
+
+
+def test_the_agent_speaks_through_the_wandb_client_s_transport(contract) -> None:
+    """Its requests carry what W&B's settings add to every request of the client (here an
+    extra header; proxies, TLS trust and tokens go the same way), with W&B's credentials."""
+    server, _ = contract
+    for operation in ("CreateAgent", "Heartbeat", "SweepNodeId"):
+        for request in server.requests(operation):
+            assert request["headers"].get("x-test-header") == "contract", operation
+            assert request["authorization"], operation
+
+
+def test_the_agent_s_requests_outlive_a_trial_s_wandb_teardown(contract) -> None:
+    server, outcome = contract
+    assert isinstance(outcome["after_teardown"], list)
+    assert len(server.requests("Heartbeat")) == 3

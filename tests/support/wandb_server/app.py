@@ -9,6 +9,7 @@ a lost network). Only what the wandb client's runs, sweeps and agents send is an
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import socket
 import time
@@ -32,10 +33,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tests.support.wandb_server.faults import Faults
 from tests.support.wandb_server.scheduler import REFUSAL
 from tests.support.wandb_server.state import ENTITY, NotFound, RunRecord, ServerState
 
 STATE = ServerState()
+FAULTS = Faults()
+# Request headers kept for the contract tests (the credentials are kept out).
+_KEPT_HEADERS = ("user-agent", "x-test-header", "x-wandb-username")
 SCHEMA = Path(__file__).with_name("schema.graphql")
 
 json_string = ScalarType("JSONString")
@@ -193,7 +198,7 @@ def _connection(nodes: list[Any]) -> dict[str, Any]:
 
 
 _SWEEP_FIELDS = {
-    "id": lambda s: s.name,
+    "id": lambda s: s.node_id,
     "name": lambda s: s.name,
     "displayName": lambda s: s.display_name,
     "method": lambda s: s.config.get("method"),
@@ -352,25 +357,36 @@ def _operation_name(body: dict[str, Any]) -> str | None:
 
 async def graphql_endpoint(request: Request) -> Response:
     """Keeps every request for the contract tests; answers 404 for what W&B does not know."""
+    arrived = time.monotonic()
     if STATE.offline:
         return JSONResponse({"errors": [{"message": "network down"}]}, status_code=503)
     body = json.loads(await request.body() or b"{}")
     if not body.get("operationName"):
         body.pop("operationName", None)  # the service sends "" for "the only operation"
+    operation = _operation_name(body)
     with STATE.lock:
         STATE.requests.append(
             {
-                "operationName": _operation_name(body),
+                "operationName": operation,
                 "query": body.get("query"),
                 "variables": body.get("variables"),
                 "authorization": bool(request.headers.get("authorization")),
+                "headers": {k: v for k, v in request.headers.items() if k in _KEPT_HEADERS},
+                "at": time.time(),
             }
         )
+    fault = FAULTS.take(operation, body.get("variables"))
+    if fault is not None and fault.status is not None:
+        await asyncio.sleep(fault.delay)
+        content, status, headers = FAULTS.answer(fault)
+        return Response(content, status_code=status, headers=headers)
     _, payload = await graphql(schema, body, debug=False)
     messages = [error.get("message", "") for error in payload.get("errors") or []]
     status = 404 if any("not found" in message for message in messages) else 200
     if any(message.startswith(REFUSAL) for message in messages):
         status = 400  # as W&B answers what its scheduler refuses
+    if fault is not None:  # a slow server: what it did stands, its answer comes late
+        await asyncio.sleep(max(0.0, fault.delay - (time.monotonic() - arrived)))
     return JSONResponse(payload, status_code=status)
 
 
@@ -390,11 +406,13 @@ async def upload(request: Request) -> Response:
 
 
 async def state(request: Request) -> Response:
-    return JSONResponse(STATE.snapshot())
+    return JSONResponse({**STATE.snapshot(), "faults_applied": FAULTS.applied})
 
 
 async def control(request: Request) -> Response:
     body = json.loads(await request.body() or b"{}")
+    if "faults" in body:
+        FAULTS.set(body["faults"])
     if "offline" in body:
         STATE.offline = bool(body["offline"])
     if "sweep_state" in body:

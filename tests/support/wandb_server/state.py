@@ -8,6 +8,7 @@ stops, and ``exit`` once the sweep is finished (grid done, ``run_cap`` reached) 
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 import string
@@ -63,6 +64,13 @@ class SweepRecord:
     prior_runs: list[str] = field(default_factory=list)
     pending_stops: set[str] = field(default_factory=set)
     created_at: float = field(default_factory=time.time)
+    number: int = 0  # the database id behind the node id
+
+    @property
+    def node_id(self) -> str:
+        """W&B's GraphQL node id (``Sweep.id``): base64 of ``Sweep:<number>``, never the name.
+        W&B's own code passes it, not the name, to update a sweep (``upsertSweep(id:)``)."""
+        return base64.b64encode(f"Sweep:{self.number}".encode()).decode()
 
 
 @dataclass
@@ -135,10 +143,17 @@ class ServerState:
                 raise NotFound(f"sweep {name} not found")
             return self.sweeps[name]
 
+    def sweep_by_node_id(self, node_id: str) -> SweepRecord:
+        with self.lock:
+            for sweep in self.sweeps.values():
+                if sweep.node_id == node_id:
+                    return sweep
+        raise NotFound(f"sweep with id {node_id} not found (upsertSweep takes Sweep.id)")
+
     def upsert_sweep(self, values: dict[str, Any]) -> SweepRecord:
         with self.lock:
             if values.get("id"):
-                sweep = self.sweep(values["id"])
+                sweep = self.sweep_by_node_id(values["id"])
                 if values.get("state"):
                     sweep.state = values["state"]
                 self._add_prior_runs(sweep, values.get("priorRunsFilters"))
@@ -152,6 +167,7 @@ class ServerState:
                 config_yaml=values["config"],
                 description=values.get("description"),
                 display_name=values.get("displayName"),
+                number=len(self.sweeps) + 1,
             )
             self.scheduler.warm()  # its first answer is needed at the first heartbeat
             self.sweeps[sweep.name] = sweep
@@ -250,6 +266,7 @@ class ServerState:
             return {
                 "sweeps": {
                     name: {
+                        "id": s.node_id,
                         "project": s.project,
                         "entity": s.entity,
                         "state": s.state,
