@@ -79,9 +79,10 @@ def test_rerun_commands_work_when_the_sweep_comes_from_a_config_group(tmp_path):
     summary = results(tmp_path, "a")
     storage = str(tmp_path / "journal.log")
     best = cli(tmp_path, "best", summary["sweep_id"], "--storage", storage, "--json")
-    for command in (summary["rerun_best"], json.loads(best.stdout)["rerun"]):
+    for number, command in enumerate((summary["rerun_best"], json.loads(best.stdout)["rerun"])):
+        # a folder of its own: two re-runs in the same second share Hydra's default one
         rerun = subprocess.run(
-            ["bash", "-c", command],
+            ["bash", "-c", f"{command} hydra.run.dir=outputs/rerun/{number}"],
             cwd=tmp_path,
             env=sweep_env(tmp_path),
             capture_output=True,
