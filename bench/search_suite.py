@@ -99,9 +99,11 @@ def gp_factory(local_searches: int) -> peers.SamplerFactory:
     """The default sampler with the GP's acquisition searched from fewer starting points."""
     from hydra_wandb_sweeper.engine.local import samplers
 
-    def build(method: str, seed: int | None, bayes: tuple[str, int]) -> Any:
+    def build(
+        method: str, seed: int | None, bayes: tuple[str, int], *, conditional: bool = False
+    ) -> Any:
         if method != "bayes":
-            return samplers.build_sampler(method, seed, bayes)
+            return samplers.build_sampler(method, seed, bayes, conditional=conditional)
         model = samplers.BoundedGPSampler(
             seed=seed,
             n_startup_trials=0,
