@@ -31,7 +31,10 @@ def test_random_sweep_runs_count_trials_each_a_hydra_job(tmp_path):
     # exactly what Hydra applied to the best trial's job, as .hydra/overrides.yaml has it
     # the job's overrides, and the sweeper chosen on the command line: a re-run composes
     assert summary["best_overrides"] == ["hydra/sweeper=wandb", *best["overrides"]]
-    assert summary["rerun_best"].endswith(" ".join(summary["best_overrides"]))
+    # one run (hydra.mode=RUN, whatever the config says), the sweeper's choice, the trial's values
+    assert summary["rerun_best"].endswith(
+        " ".join(["hydra/sweeper=wandb", "hydra.mode=RUN", *best["overrides"]])
+    )
 
 
 def test_grid_sweep_ends_when_every_point_ran_once(tmp_path):
