@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -118,3 +119,14 @@ def test_a_trial_taken_for_an_orphan_keeps_its_result(tmp_path, monkeypatch):
 def test_the_pid_check_needs_the_process_start_time():
     me = identity()
     assert me["pid"] == os.getpid() and isinstance(me["start"], int)
+
+
+def test_closing_an_engine_ends_its_heartbeat_thread(tmp_path):
+    # A daemon thread left running into interpreter shutdown can be the one that frees the
+    # GP model's torch tensors, and torch then aborts the process at exit.
+    engine = LocalEngine.create(
+        str(tmp_path / "journal.log"), definition("grid", {"x": {"values": [0, 1]}})
+    )
+    assert any(thread.name == "sweep-heartbeat" for thread in threading.enumerate())
+    engine.close()
+    assert not any(thread.name == "sweep-heartbeat" for thread in threading.enumerate())

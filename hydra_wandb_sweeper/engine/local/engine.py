@@ -90,6 +90,7 @@ log = logging.getLogger(__name__)
 # The sweep loop reports what matters; Optuna's per-study and per-trial lines are noise here.
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 WAIT_POLL_SECONDS = 1.0
+CLOSE_WAIT_SECONDS = 10.0  # at most this long for a heartbeat write in flight when the sweep ends
 _WAIT = object()  # nothing to claim now, but trials running elsewhere may free a point
 
 
@@ -248,6 +249,14 @@ class LocalEngine:
 
     def close(self) -> None:
         self._stop_heartbeat.set()
+        # Joined, not left to die with the interpreter: a daemon thread that is still running
+        # Python while the interpreter shuts down can be the one whose garbage collection
+        # frees the GP model's torch tensors, and torch releases the GIL while it frees them;
+        # a thread that cannot take the GIL back at shutdown is ended, and ending it in
+        # torch's C++ aborts the process ("terminate called without an active exception").
+        # Bounded: a beat blocked on a storage lock must not hold the sweep's exit.
+        if self._heartbeat.is_alive() and self._heartbeat is not threading.current_thread():
+            self._heartbeat.join(timeout=CLOSE_WAIT_SECONDS)
 
     def stop_requested(self) -> bool:
         return is_stop_requested(self._storage, self._study_id)
