@@ -31,6 +31,7 @@ from hydra_wandb_sweeper.cli import (  # noqa: E402
     show,
     slurm_script,
     stop,
+    translate,
 )
 
 app.command("list")(list_sweeps.list_sweeps)
@@ -42,6 +43,7 @@ app.command("stop")(stop.stop)
 app.command("resume")(stop.resume)
 app.command("publish")(publish.publish)
 app.command("slurm-script")(slurm_script.slurm_script)
+app.command("translate")(translate.translate_config)
 
 
 def _print_version(value: bool) -> None:

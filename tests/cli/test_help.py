@@ -11,7 +11,17 @@ import pytest
 import hydra_wandb_sweeper
 from tests.cli.cli_helpers import assert_one_line_error, cli
 
-COMMANDS = ("list", "show", "best", "export", "report", "stop", "resume", "slurm-script")
+COMMANDS = (
+    "list",
+    "show",
+    "best",
+    "export",
+    "report",
+    "stop",
+    "resume",
+    "slurm-script",
+    "translate",
+)
 
 
 def test_no_command_lists_every_command(tmp_path):
