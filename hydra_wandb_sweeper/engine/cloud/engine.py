@@ -272,45 +272,41 @@ class CloudEngine:
                 number += 1
         return mine + others
 
-    def _sweep_runs(self, api: Any) -> list[Any]:
-        sweep = api.sweep(str(self.path))
-        sweep.load(force=True)
-        return list(sweep.runs)
-
     def _read_other_runs(self) -> list[TrialRecord]:
-        try:  # read again: wandb.Api caches a sweep and its runs (one request, no new login)
-            runs = self.connection.client.with_api(self._sweep_runs)
+        try:  # one request, whatever the sweep's size
+            runs = self.connection.client.sweep_runs(
+                self.path.sweep_id, str(self.path.project), str(self.path.entity)
+            )
         except Exception as error:  # the results of this process still stand
             log.debug(f"could not read the sweep's other runs: {error!r}")
             return self._others
-        known: set[str] = set()
         others = []
-        for run in sorted(runs, key=lambda run: str(run.id)):
+        for run in sorted(runs, key=lambda run: run["name"]):
             record = self._server_record(-1, run)
             # runs not yet started, or with values this space lacks, are left out
-            if run.id in known or record is None or set(record.params) != set(self._names.values()):
+            if record is None or set(record.params) != set(self._names.values()):
                 continue
             active = set(active_keys(self._parameters, record.params))
             params = {key: value for key, value in record.params.items() if key in active}
             others.append(dataclasses.replace(record, params=params))
         return others
 
-    def _server_record(self, number: int, run: Any) -> TrialRecord | None:
-        state = _RUN_STATES.get(str(run.state))
+    def _server_record(self, number: int, run: Mapping[str, Any]) -> TrialRecord | None:
+        """A run as ``GraphQLClient.sweep_runs`` gives it."""
+        state = _RUN_STATES.get(str(run["state"]))
         if state is None:  # scheduled, never started: nothing to show
             return None
-        summary = dict(run.summary or {})
+        summary = run["summary"]
         if state is TrialState.FINISHED and summary.get("sweep/stopped_early"):
             state = TrialState.STOPPED
         metric = self.definition.metric_name
         value = summary.get(metric) if metric else None
-        config = dict(run.config or {})
         return TrialRecord(
             number=number,
-            run_id=str(run.id),
+            run_id=run["name"],
             state=state,
             value=float(value) if isinstance(value, (int, float)) else None,
-            params=self._params({name: {"value": v} for name, v in config.items()}, quiet=True),
+            params=self._params(run["config"], quiet=True),
         )
 
     def job_environment(self, trial: Trial) -> dict[str, str]:
