@@ -177,6 +177,10 @@ HYPERBAND = [
     "quality=1.0,0.5,0.1",
     "epochs=12",
     "epoch_seconds=0.4",
+    # 0.1 waits at its third epoch until W&B's stop reaches it: the stop is awaited, not raced
+    # against the nine epochs left (a loaded machine's W&B client may take longer)
+    "hold_below=0.2",
+    "hold_at=3",
     "use_wandb=true",
 ]
 

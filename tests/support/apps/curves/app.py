@@ -37,6 +37,14 @@ def main(cfg: DictConfig) -> dict[str, float]:
         report(score, step=epoch)
         if not cfg.ignore_stop and should_stop():
             break
+        if cfg.hold_below is not None and cfg.quality < cfg.hold_below and epoch >= cfg.hold_at:
+            # a weak trial waits here for early termination (tests synchronise on the stop,
+            # not on how fast the server decides): until it is stopped, or killed after the
+            # grace period when it ignores the stop
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and (cfg.ignore_stop or not should_stop()):
+                time.sleep(0.05)
+            break
     if run is not None:
         run.finish()
     record = {"quality": cfg.quality, "epochs_run": epochs_run, "score": score}
