@@ -6,7 +6,9 @@ creates the sweeper and would fail on them, before the sweeper could say anythin
 callback, which ``hydra/sweeper=wandb`` adds to ``hydra.callbacks``, escapes them first, so
 that the sweeper receives them as written. Other interpolations are left to Hydra, but one
 that cannot be resolved (``${oc.env:UNSET}`` in the search space) is refused here in one
-line naming its key, instead of the traceback of OmegaConf's resolution inside Hydra.
+line naming its key, instead of the traceback of OmegaConf's resolution inside Hydra; and
+another sweeper's ``_target_`` that a config set after this sweeper was chosen is taken
+back, so that its keys are answered by the settings check instead of Hydra's traceback.
 
 The same callback, present whenever ``hydra/sweeper=wandb`` is selected, is the only code of
 the plugin that runs when the app is started without ``-m``: Hydra then runs one job and no
@@ -40,6 +42,7 @@ _MACRO = re.compile(
 class EscapeCommandMacros(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         sweeper = config.hydra.get("sweeper")
+        _claim_target(sweeper)
         _escape_macros(sweeper)
         if isinstance(sweeper, DictConfig):
             _refuse_unresolvable(sweeper)
@@ -59,6 +62,26 @@ class EscapeCommandMacros(Callback):
             "hydra/sweeper=wandb has a search space, but without -m (--multirun) Hydra runs "
             "the app once and no sweep: add -m to run the sweep"
         )
+
+
+def _claim_target(sweeper: Any) -> None:
+    """A config written for another sweeper (lightning-hydra-template's
+    ``hparams_search/*_optuna.yaml``) sets ``hydra.sweeper._target_`` to that sweeper's class
+    after ``hydra/sweeper=wandb`` chose this one: Hydra would then end in a traceback
+    ("Unknown plugin class"). This callback is there only when this sweeper was chosen, so
+    the sweeper runs, and its settings check names each foreign key with its equivalent."""
+    if not isinstance(sweeper, DictConfig):
+        return
+    target = raw_value(sweeper, "_target_")
+    if target == SHIM_TARGET or not isinstance(target, str):
+        return
+    log.warning(
+        f"hydra.sweeper._target_ is {target!r} (a config written for another sweeper); "
+        "hydra/sweeper=wandb runs this sweeper. `hydra-wandb-sweeper translate FILE` "
+        "rewrites such a config"
+    )
+    with read_write(sweeper):
+        sweeper._target_ = SHIM_TARGET
 
 
 def _escape_macros(sweeper: Any) -> None:

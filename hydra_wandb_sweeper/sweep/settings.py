@@ -38,6 +38,11 @@ FOREIGN_KEYS = {
     "notes": "a W&B sweep has no notes: use description, or set notes on the runs from the app",
 }
 
+TRANSLATE_HINT = (
+    "`hydra-wandb-sweeper translate FILE` rewrites a config written for another sweeper "
+    "(hydra-optuna-sweeper, captain-pool's, a W&B sweep file) for this one."
+)
+
 log = logging.getLogger(__name__)
 
 
@@ -154,8 +159,12 @@ def _reject_unknown_keys(values: Mapping[str, Any]) -> None:
         key, message = problems[0].split(": ", 1)
         raise SweepConfigError(key, message)
     if problems:
+        foreign = any(key in FOREIGN_KEYS for key in values)
         raise SweepConfigError(
-            "hydra.sweeper", f"{len(problems)} unknown settings:\n  " + "\n  ".join(problems)
+            "hydra.sweeper",
+            f"{len(problems)} unknown settings:\n  "
+            + "\n  ".join(problems)
+            + (f"\n{TRANSLATE_HINT}" if foreign else ""),
         )
 
 

@@ -3,7 +3,9 @@ and the sweeper as a drop-in for Hydra's basic sweeper."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
@@ -63,7 +65,10 @@ def test_every_metric_and_early_terminate_field_is_a_dotted_key(tmp_path):
 
 def test_wandbs_impute_settings_are_said_to_do_nothing_on_the_local_engine(tmp_path):
     completed = run_sweep(
-        tmp_path, "x=0,1", "hydra.sweeper.method=grid", "hydra.sweeper.metric={name:loss,impute:worst}"
+        tmp_path,
+        "x=0,1",
+        "hydra.sweeper.method=grid",
+        "hydra.sweeper.metric={name:loss,impute:worst}",
     )
     output = completed.stdout + completed.stderr
     assert output.count("hydra.sweeper.metric.impute: W&B's server reads it") == 1
@@ -231,6 +236,7 @@ def test_unknown_settings_name_ours(tmp_path, line):
 
 
 # A config written for Hydra's Optuna sweeper, as its documentation shows one
+FOREIGN = Path(__file__).resolve().parents[1] / "fixtures" / "foreign"
 OPTUNA_SHAPED = """\
 # @package _global_
 defaults:
@@ -264,7 +270,30 @@ def test_every_foreign_key_of_a_config_is_named_in_one_run(tmp_path):
         ("sampler", "bayes_sampler"),
     ]:
         assert any(line.startswith(f"hydra.sweeper.{key}: ") and hint in line for line in lines)
-    assert len(lines) == 5  # the count, then one line per key
+    assert len(lines) == 6  # the count, one line per key, the translate command
+    assert lines[-1].startswith("`hydra-wandb-sweeper translate FILE` rewrites")
+    assert not list((tmp_path / "multirun").glob("*/.hydra")), "a trial started"
+
+
+def test_another_sweepers_target_is_answered_by_the_settings_check(tmp_path):
+    # lightning-hydra-template's hparams_search file, run with hydra/sweeper=wandb: its
+    # _target_ names Optuna's class, which Hydra alone answers with a traceback
+    (tmp_path / "extra" / "hparams_search").mkdir(parents=True)
+    shutil.copy(
+        FOREIGN / "optuna_hparams_search.yaml",
+        tmp_path / "extra" / "hparams_search" / "optuna.yaml",
+    )
+    completed = run_sweep(
+        tmp_path,
+        f"hydra.searchpath=[file://{tmp_path / 'extra'}]",
+        "+hparams_search=optuna",
+        check=False,
+    )
+    assert completed.returncode == 1 and "Traceback" not in completed.stderr
+    output = completed.stdout + completed.stderr
+    assert "hydra.sweeper._target_ is 'hydra_plugins.hydra_optuna_sweeper" in output
+    assert "4 unknown settings" in completed.stderr
+    assert "hydra-wandb-sweeper translate FILE" in completed.stderr
     assert not list((tmp_path / "multirun").glob("*/.hydra")), "a trial started"
 
 
