@@ -43,7 +43,8 @@ FAULTS: list[tuple[str, dict[str, Any]]] = [
     ("503", {"busy": False, "status": 503, "body": "upstream unavailable"}),
     ("answered after 25 s", {"busy": False, "delay": 25.0}),
 ]
-GRID = ("hydra.sweeper.method=grid", "x=0.0,1.0,2.0", "sleep=2", "use_wandb=true")
+# each run trains longer than a heartbeat (5 s), so that a busy heartbeat happens
+GRID = ("hydra.sweeper.method=grid", "x=0.0,1.0,2.0", "sleep=8", "use_wandb=true")
 
 
 def one(agent: str, fault: dict[str, Any], workdir: Path) -> tuple[int, int, bool]:

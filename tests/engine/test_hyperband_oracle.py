@@ -71,7 +71,6 @@ def test_strict_changes_the_decisions(sweeps: SweepsProcess) -> None:
     assert strict != loose
 
 
-
 def test_a_run_w_and_b_stops_between_its_reports_is_stopped_at_its_next(
     sweeps: SweepsProcess,
 ) -> None:

@@ -65,7 +65,14 @@ def test_a_trial_gets_overrides_for_the_parameters_that_apply_only():
             ["when", "cycle", "a -> b -> a"],
         ),
     ],
-    ids=["unknown parent", "misspelt parent", "unknown value", "continuous parent", "not a mapping", "cycle"],
+    ids=[
+        "unknown parent",
+        "misspelt parent",
+        "unknown value",
+        "continuous parent",
+        "not a mapping",
+        "cycle",
+    ],
 )
 def test_bad_conditions_are_refused_in_one_line_naming_the_key(parameters, expected):
     with pytest.raises(SweepConfigError) as caught:

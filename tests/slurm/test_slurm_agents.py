@@ -17,7 +17,9 @@ from tests.support.sweeper_helpers import (
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
-SCRIPT = Path(__file__).resolve().parents[2] / "hydra_wandb_sweeper" / "sweep" / "sweep_agents.sbatch"
+SCRIPT = (
+    Path(__file__).resolve().parents[2] / "hydra_wandb_sweeper" / "sweep" / "sweep_agents.sbatch"
+)
 JOIN_LINE = "Join this sweep from another terminal or machine: "
 
 

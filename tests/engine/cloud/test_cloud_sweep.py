@@ -162,6 +162,9 @@ def test_a_second_process_joins_by_entity_project_id(
     # its results cover the whole sweep: the first process's trial is read from the server
     results = yaml.safe_load((tmp_path / "second" / "optimization_results.yaml").read_text())
     assert results["trials"]["total"] == 4 and results["trials"]["finished"] == 4
+    # read in one request each time, not a request per run (wandb.Api's lazy runs)
+    assert wandb_server.requests("SweepRuns")
+    assert not wandb_server.requests("Run") and not wandb_server.requests("Runs")
     overrides = yaml.safe_load(
         next((tmp_path / "second").glob("*/.hydra/overrides.yaml")).read_text()
     )
