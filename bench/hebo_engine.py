@@ -14,13 +14,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from wandb_engine import CACHE
-
+CACHE = Path.home() / ".cache" / "hydra-wandb-sweeper-bench"
 VENV = CACHE / "hebo"
 WORKER = Path(__file__).resolve().parent / "hebo_worker.py"
 PACKAGES = [
     "hebo==0.3.6",
-    "torch",
+    "torch==2.13.0",  # the CPU build: a plain torch requirement pulls a multi-GB CUDA one
     "numpy<1.25",
     "scipy<1.12",
     "contourpy<1.3",

@@ -1,8 +1,10 @@
-"""Why a launch failed: Hydra could not compose a trial's job, the user interrupted it, or the
-launcher itself failed (a worker killed, a cluster job lost)."""
+"""Why a launch failed: Hydra could not compose a trial's job, the user interrupted it, the
+disk the jobs write to failed, or the launcher itself failed (a worker killed, a cluster job
+lost)."""
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,11 +13,23 @@ from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
 _COMPOSITION_ERRORS = (ConfigCompositionException, OverrideParseException, OmegaConfBaseException)
+# a full disk, a quota or file-size limit, a read-only mount: the machine, not the trial
+_DISK_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS}
 
 
 def interrupted(error: BaseException) -> bool:
     """Ctrl+C or SIGTERM during a launch, even when Hydra wrapped it in its own error."""
     return any(isinstance(link, KeyboardInterrupt) for link in _chain(error))
+
+
+def disk_fault(error: BaseException) -> OSError | None:
+    """The disk error under a launcher's failure, if that is what it was: a worker that
+    cannot write its result (joblib's, submitit's files) fails the way the trial's own report
+    to the storage would, and its trials are not to blame."""
+    for link in _chain(error):
+        if isinstance(link, OSError) and link.errno in _DISK_ERRNOS:
+            return link
+    return None
 
 
 def uncomposable_jobs(

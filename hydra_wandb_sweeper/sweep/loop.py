@@ -40,7 +40,7 @@ from hydra_wandb_sweeper.sweep.faults import (
     report_despite_faults,
 )
 from hydra_wandb_sweeper.sweep.joblib_workers import watch_joblib_workers
-from hydra_wandb_sweeper.sweep.launch_failure import interrupted, uncomposable_jobs
+from hydra_wandb_sweeper.sweep.launch_failure import disk_fault, interrupted, uncomposable_jobs
 from hydra_wandb_sweeper.sweep.opening import open_sweep
 from hydra_wandb_sweeper.sweep.progress import SweepProgress
 from hydra_wandb_sweeper.sweep.publishing import publish_at_end
@@ -300,6 +300,15 @@ class SweepLoop:
                 "not run: another job of its batch could not be composed"
             )
         why = describe_launcher_failure(error)
+        disk = disk_fault(error)
+        if disk is not None:
+            # a storage fault (exit 74): the trials of the batch stay live, are given back as
+            # the loop ends, and run again on resume, as when a job's report fails
+            raise SweepStorageError(
+                f"The launcher's worker could not write ({disk.strerror or disk}): the disk "
+                "the jobs write to is full, over a limit or read-only. Finished trials are "
+                "kept: resume with the join command printed at the start"
+            ) from None
         log.error(f"The launcher failed: {why}")
         return engine.release_unfinished(why, worker_died=True)
 
