@@ -26,23 +26,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.support
 
 from tests.support.cloud_helpers import run_cloud
+from tests.support.wandb_server.faults import HEARTBEAT_FAULT_CASES
 from tests.support.wandb_server.fixture import start_server, stop_server
 from tests.support.wandb_server.state import ENTITY
 
-FAULTS: list[tuple[str, dict[str, Any]]] = [
-    (
-        "429 W&B body, idle",
-        {"busy": False, "status": 429, "body": {"error": "rate limit exceeded"}},
-    ),
-    (
-        "429 GraphQL body, busy",
-        {"busy": True, "status": 429, "body": {"errors": [{"message": "rate limit exceeded"}]}},
-    ),
-    ("200 with errors", {"busy": False, "status": 200, "body": {"errors": [{"message": "boom"}]}}),
-    ("400", {"busy": False, "status": 400, "body": {"errors": [{"message": "bad request"}]}}),
-    ("503", {"busy": False, "status": 503, "body": "upstream unavailable"}),
-    ("answered after 25 s", {"busy": False, "delay": 25.0}),
-]
 # each run trains longer than a heartbeat (5 s), so that a busy heartbeat happens
 GRID = ("hydra.sweeper.method=grid", "x=0.0,1.0,2.0", "sleep=8", "use_wandb=true")
 
@@ -85,7 +72,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"3-point grid, one fault on a heartbeat, {args.reps} repetitions per cell")
     print(f"{'fault':<24} {'this sweeper':<32} {'wandb agent':<32}")
-    for name, fault in FAULTS:
+    for name, fault in HEARTBEAT_FAULT_CASES:
         cells = []
         for agent in ("ours", "stock"):
             outcomes = []

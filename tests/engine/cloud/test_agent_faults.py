@@ -15,24 +15,12 @@ import pytest
 import yaml
 
 from tests.support.cloud_helpers import run_cloud
+from tests.support.wandb_server.faults import HEARTBEAT_FAULT_CASES
 from tests.support.wandb_server.fixture import WandbServer
 
 pytestmark = pytest.mark.slow
 
-# (case id, fault) as the test server takes it (tests/support/wandb_server/faults.py)
-FAULTS: list[tuple[str, dict[str, Any]]] = [
-    # the body W&B's rate limiter sends
-    ("429-idle", {"busy": False, "status": 429, "body": {"error": "rate limit exceeded"}}),
-    (
-        "429-graphql-busy",
-        {"busy": True, "status": 429, "body": {"errors": [{"message": "rate limit exceeded"}]}},
-    ),
-    ("200-errors", {"busy": False, "status": 200, "body": {"errors": [{"message": "boom"}]}}),
-    ("400", {"busy": False, "status": 400, "body": {"errors": [{"message": "bad request"}]}}),
-    ("503", {"busy": False, "status": 503, "body": "upstream unavailable"}),
-    # answered after 25 s: what the server scheduled in that answer must still run
-    ("slow-25s", {"busy": False, "delay": 25.0}),
-]
+FAULTS = HEARTBEAT_FAULT_CASES
 
 
 def run_with_fault(

@@ -23,6 +23,23 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+# The answers W&B gives an agent's heartbeat under load or in error, as (case id, fault as
+# set above), each injected once: tests/engine/cloud/test_agent_faults.py and
+# bench/agent_faults.py run every one, the bench beside the stock ``wandb agent``.
+HEARTBEAT_FAULT_CASES: list[tuple[str, dict[str, Any]]] = [
+    # the body W&B's rate limiter sends
+    ("429-idle", {"busy": False, "status": 429, "body": {"error": "rate limit exceeded"}}),
+    (
+        "429-graphql-busy",
+        {"busy": True, "status": 429, "body": {"errors": [{"message": "rate limit exceeded"}]}},
+    ),
+    ("200-errors", {"busy": False, "status": 200, "body": {"errors": [{"message": "boom"}]}}),
+    ("400", {"busy": False, "status": 400, "body": {"errors": [{"message": "bad request"}]}}),
+    ("503", {"busy": False, "status": 503, "body": "upstream unavailable"}),
+    # answered after 25 s: what the server scheduled in that answer must still run
+    ("slow-25s", {"busy": False, "delay": 25.0}),
+]
+
 
 @dataclass
 class Fault:
