@@ -138,7 +138,7 @@ def _from_hydra_config(
     document: Mapping[str, Any], sweeper: Mapping[str, Any], kind: str, package_global: bool
 ) -> Translation:
     notes: list[str] = []
-    defaults, sampler_choice = _defaults(document.get("defaults"), package_global, notes)
+    defaults, sampler_choice = _defaults(document.get("defaults"), package_global)
     if kind == OPTUNA:
         settings = _optuna_settings(document, sweeper, sampler_choice, notes)
     else:
@@ -254,7 +254,7 @@ def _names_optuna(document: Mapping[str, Any], sweeper: Mapping[str, Any]) -> bo
     )
 
 
-def _defaults(entries: Any, package_global: bool, notes: list[str]) -> tuple[list[Any], str | None]:
+def _defaults(entries: Any, package_global: bool) -> tuple[list[Any], str | None]:
     """The defaults list with the sweeper swapped for this one and Optuna's sampler group
     taken out (its option is returned: it becomes method and bayes_sampler)."""
     out: list[Any] = []
