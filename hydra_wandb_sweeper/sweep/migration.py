@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from hydra_wandb_sweeper.sweep.settings import KNOWN_KEYS
+from hydra_wandb_sweeper.sweep.settings import FOREIGN_KEYS, KNOWN_KEYS
 
 WANDB_FILE = "W&B sweep file"
 OPTUNA = "hydra-optuna-sweeper config"
@@ -197,10 +197,7 @@ def _optuna_settings(
             if value is not None:
                 settings[key] = value
         elif key == "custom_search_space":
-            notes.append(
-                f"{where}: no Python search-space function here; write conditions between "
-                "parameters with when: under parameters"
-            )
+            notes.append(f"{where}: {FOREIGN_KEYS[key]}")
         else:
             notes.append(f"{where}: no equivalent here; left out")
     return settings
@@ -215,10 +212,7 @@ def _captain_pool_settings(sweeper: Mapping[str, Any], notes: list[str]) -> dict
         if key in renamed:
             settings[renamed[key]] = value
         elif key in ("tags", "notes"):
-            notes.append(
-                f"{where}: a W&B sweep has no {key}; set them on the runs from the app "
-                f"(wandb.init({key}=...))"
-            )
+            notes.append(f"{where}: {FOREIGN_KEYS[key]}")
         elif key in KNOWN_KEYS:
             settings[str(key)] = value
         else:
