@@ -17,6 +17,7 @@ wrong type (``hydra.sweeper.count=1.5``), instead of OmegaConf's merge error.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, cast
 
 from omegaconf import DictConfig, OmegaConf
@@ -27,6 +28,9 @@ MACROS_CALLBACK_GROUP = "hydra/sweeper_callbacks"
 MACROS_CALLBACK_NAME = "wandb"
 # absolute: where Hydra looks for callbacks
 MACROS_CALLBACK_PACKAGE = "hydra.callbacks.wandb_sweeper_command_macros"
+# the local engine's storage when hydra.sweeper.storage (or --storage) is not given,
+# relative to the launch folder
+DEFAULT_STORAGE = Path(".wandb-sweeps") / "journal.log"
 
 
 @dataclass

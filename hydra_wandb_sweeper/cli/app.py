@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from hydra_wandb_sweeper.inspect.table import InspectError
+from hydra_wandb_sweeper.engine.table import InspectError
 
 app = typer.Typer(
     name="hydra-wandb-sweeper",

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from hydra_wandb_sweeper.inspect.table import SweepTable
+from hydra_wandb_sweeper.engine.table import SweepTable
 from hydra_wandb_sweeper.sweep.console import printable
 from hydra_wandb_sweeper.sweep.progress import clock
 
@@ -34,13 +34,9 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts
 
 
 def read_sweep(sweep: str, storage: str | None) -> SweepTable:
-    from hydra_wandb_sweeper.inspect.wandb_sweeps import WandbSweeps, is_wandb_path
+    from hydra_wandb_sweeper.engine.kinds import sweeps_holding
 
-    if is_wandb_path(sweep):
-        return WandbSweeps().read(sweep)
-    from hydra_wandb_sweeper.inspect.local import LocalSweeps
-
-    return LocalSweeps(storage).read(sweep)
+    return sweeps_holding(sweep, storage).read(sweep)
 
 
 def console() -> Console:

@@ -14,7 +14,7 @@ from hydra_wandb_sweeper.cli.common import (
     read_sweep,
     value_text,
 )
-from hydra_wandb_sweeper.inspect.table import InspectError
+from hydra_wandb_sweeper.engine.table import InspectError
 
 
 def export(

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from hydra_wandb_sweeper.cli.common import JsonOption, StorageOption, console, value_text
-from hydra_wandb_sweeper.inspect.table import STATES, NewerSweepError, SweepTable, sweep_json
+from hydra_wandb_sweeper.engine.table import STATES, NewerSweepError, SweepTable, sweep_json
 
 
 def list_sweeps(
@@ -59,13 +59,13 @@ def list_sweeps(
 
 def _read_all(storage: str | None, wandb_project: str | None) -> list[SweepTable]:
     if wandb_project:
-        from hydra_wandb_sweeper.inspect.wandb_sweeps import WandbSweeps
+        from hydra_wandb_sweeper.engine.kinds import wandb_sweeps
 
-        sweeps = WandbSweeps()
+        sweeps = wandb_sweeps()
         return [sweeps.read(path) for path in sweeps.sweep_ids(wandb_project)]
-    from hydra_wandb_sweeper.inspect.local import LocalSweeps
+    from hydra_wandb_sweeper.engine.kinds import local_sweeps
 
-    local = LocalSweeps(storage)
+    local = local_sweeps(storage)
     tables, newer = [], []
     for sweep_id in local.sweep_ids():
         try:

@@ -9,9 +9,8 @@ from typing import Annotated
 
 import typer
 
+from hydra_wandb_sweeper.config import DEFAULT_STORAGE
 from hydra_wandb_sweeper.errors import SweepConfigError, SweepRuntimeError
-
-DEFAULT_STORAGE = str(Path(".wandb-sweeps") / "journal.log")
 
 
 def publish(
@@ -20,7 +19,7 @@ def publish(
     ] = None,
     storage: Annotated[
         str, typer.Option(help="The local engine's storage: a journal file or a storage URL")
-    ] = DEFAULT_STORAGE,
+    ] = str(DEFAULT_STORAGE),
     runs: Annotated[
         Path, typer.Option(help="Folder searched for the trials' W&B run folders")
     ] = Path("."),
@@ -33,7 +32,7 @@ def publish(
 
     Publishing again adds only the runs that are new. Continue the search on W&B with
     hydra.sweeper.engine=wandb hydra.sweeper.sweep_id=PRINTED_ID."""
-    from hydra_wandb_sweeper.sweep.publishing import publish_local_sweep
+    from hydra_wandb_sweeper.engine.publishing import publish_local_sweep
 
     if "://" not in storage and not Path(storage).exists():
         _fail(f"--storage: no local sweep storage at {storage}")

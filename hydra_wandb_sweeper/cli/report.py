@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from hydra_wandb_sweeper.cli.common import StorageOption, SweepArgument, console, read_sweep
-from hydra_wandb_sweeper.inspect.table import InspectError
+from hydra_wandb_sweeper.engine.table import InspectError
 
 
 def report(

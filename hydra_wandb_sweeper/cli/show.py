@@ -20,7 +20,7 @@ from hydra_wandb_sweeper.cli.common import (
     read_sweep,
     value_text,
 )
-from hydra_wandb_sweeper.inspect.table import (
+from hydra_wandb_sweeper.engine.table import (
     SweepTable,
     TrialRow,
     sort_trials,

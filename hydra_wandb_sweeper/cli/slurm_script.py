@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from hydra_wandb_sweeper.inspect.table import InspectError
+from hydra_wandb_sweeper.engine.table import InspectError
 from hydra_wandb_sweeper.sweep.slurm_script import SCRIPT_NAME, slurm_agents_script
 
 

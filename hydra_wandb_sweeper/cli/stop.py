@@ -4,7 +4,6 @@ runs and exits; ``resume`` lets the sweep go on (run the join command again)."""
 from __future__ import annotations
 
 from hydra_wandb_sweeper.cli.common import StorageOption, SweepArgument, console
-from hydra_wandb_sweeper.inspect.table import InspectError
 
 
 def stop(sweep: SweepArgument, storage: StorageOption = None) -> None:
@@ -28,14 +27,6 @@ def resume(sweep: SweepArgument, storage: StorageOption = None) -> None:
 
 
 def _set(sweep: str, storage: str | None, *, stop: bool) -> None:
-    from hydra_wandb_sweeper.inspect.wandb_sweeps import is_wandb_path
+    from hydra_wandb_sweeper.engine.kinds import sweeps_holding
 
-    if is_wandb_path(sweep):
-        verb = "--pause" if stop else "--resume"
-        raise InspectError(
-            f"W&B sweeps are stopped and resumed by W&B: run `wandb sweep {verb} {sweep}` "
-            "(or use the sweep's page)"
-        )
-    from hydra_wandb_sweeper.inspect.local import LocalSweeps
-
-    LocalSweeps(storage).set_stopped(sweep, stop)
+    sweeps_holding(sweep, storage).set_stopped(sweep, stop)

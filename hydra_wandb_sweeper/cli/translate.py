@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 import yaml
 
-from hydra_wandb_sweeper.inspect.table import InspectError
+from hydra_wandb_sweeper.engine.table import InspectError
 from hydra_wandb_sweeper.sweep.migration import NotTranslatable, render, translate
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
@@ -28,6 +28,51 @@ ACTIVE_KEY = "sweep_active_parameters"
 def new_wandb_id(length: int = 8) -> str:
     """A random id shaped like W&B's sweep and run ids (lowercase letters and digits)."""
     return "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
+
+
+class TrialReporter(Protocol):
+    """A running trial's line to its engine, on the job's side (each engine has its own:
+    ``engine.local.trial``, ``engine.cloud.trial``; ``engine.kinds`` picks it)."""
+
+    # the last step reported (None: none yet)
+    last_step: int | None
+
+    @property
+    def metric(self) -> str | None:
+        """The sweep metric's name (None: the task returns a plain number)."""
+        ...
+
+    @property
+    def owner(self) -> Mapping[str, Any] | None:
+        """The sweeper process the job must watch, when the job runs in a worker (None: none)."""
+        ...
+
+    def report(self, value: float, step: int) -> None: ...
+
+    @property
+    def can_stop(self) -> bool:
+        """Whether the sweep has early termination at all."""
+        ...
+
+    def pruned(self) -> bool:
+        """Whether early termination stops this trial (it stays stopped once it does)."""
+        ...
+
+    def record_stop(self) -> None:
+        """Record that the task ends here, at the last step reported."""
+        ...
+
+    def should_stop(self) -> bool: ...
+
+    def mark_started(self, process: dict[str, Any]) -> None: ...
+
+    def beat(self) -> None: ...
+
+    def run(self, task: Callable[[Any], Any], config: Any) -> Any:
+        """The task, run as the engine runs it (a cloud run may be stopped by force)."""
+        ...
+
+    def record_result(self, returned: Any, overrides: list[str]) -> None: ...
 
 
 class TrialState(str, Enum):

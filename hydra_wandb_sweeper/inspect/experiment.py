@@ -19,7 +19,7 @@ import yaml
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
-from hydra_wandb_sweeper.inspect.table import InspectError
+from hydra_wandb_sweeper.engine.table import InspectError
 
 # Groups whose choice is not part of what a trial trains: Hydra's own, and the app's
 # `sweep` group (a search space; its effect on the job's config is kept as values).

@@ -19,7 +19,7 @@ from optuna.distributions import (
 from optuna.trial import FrozenTrial
 from optuna.trial import TrialState as OptunaState
 
-from hydra_wandb_sweeper.inspect.table import Column, SweepTable
+from hydra_wandb_sweeper.engine.table import Column, SweepTable
 from hydra_wandb_sweeper.searchspace.method import hyperband_bands
 
 TEMPLATE = "plotly_white"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
+from hydra_wandb_sweeper.engine.table import SweepTable, TrialRow
 from hydra_wandb_sweeper.inspect import figures
-from hydra_wandb_sweeper.inspect.table import SweepTable, TrialRow
 from hydra_wandb_sweeper.sweep.commands import rerun_command
 
 log = logging.getLogger(__name__)

@@ -127,7 +127,6 @@ class TrialTask:
         from hydra.core.hydra_config import HydraConfig
         from hydra.core.utils import env_override
 
-        from hydra_wandb_sweeper.job.cloud_trial import CloudTrialReporter
         from hydra_wandb_sweeper.job.lifeline import trial_lifeline
         from hydra_wandb_sweeper.job.preemption import (
             drop_submitters_wandb_service,
@@ -147,10 +146,10 @@ class TrialTask:
                 trial = current_trial()
                 # on SLURM: checkpoint before a requeue; a requeued job resumes its W&B run
                 with restart_environment(), preemption_guard(), time_limit(self.time_limit):
-                    if isinstance(trial, CloudTrialReporter):  # W&B's server may stop it
-                        returned = trial.run(self.task_function, config)
-                    else:
+                    if trial is None:
                         returned = self.task_function(config)
+                    else:  # as its engine runs it: W&B's server may stop a cloud run by force
+                        returned = trial.run(self.task_function, config)
                 # Kept in the engine at once, so that a launcher failure after this job
                 # finished (a sibling worker killed, a cluster error) does not lose the result.
                 if trial is not None:

@@ -22,8 +22,9 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from hydra_wandb_sweeper.engine.base import TrialReporter
 from hydra_wandb_sweeper.engine.local.liveness import HEARTBEAT_SECONDS, identity, is_gone
-from hydra_wandb_sweeper.job.reporting import LocalTrialReporter, current_trial
+from hydra_wandb_sweeper.job.reporting import current_trial
 
 log = logging.getLogger(__name__)
 _WATCH_SECONDS = 1.0
@@ -34,7 +35,7 @@ class _Watch:
 
     def __init__(self, owner: Any) -> None:
         self.owner = owner
-        self.trial: LocalTrialReporter | None = None
+        self.trial: TrialReporter | None = None
         self.orphaned = False
         self._lock = threading.Lock()
         threading.Thread(target=self._run, name="trial-lifeline", daemon=True).start()
@@ -73,7 +74,6 @@ def trial_lifeline() -> Iterator[None]:
     if not isinstance(owner, dict) or owner.get("pid") == os.getpid():
         yield  # the task runs in the sweeper's own process, which beats for it
         return
-    assert isinstance(trial, LocalTrialReporter)  # a cloud trial names no owner
     if _watch is None or _watch.owner != owner:
         _watch = _Watch(owner)
     with _watch._lock:

@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from hydra_wandb_sweeper.engine.base import Engine, Trial, TrialRecord, TrialState
 from hydra_wandb_sweeper.engine.outcome import Outcome, objective_outcome
+from hydra_wandb_sweeper.engine.publishing import publish_at_end
 from hydra_wandb_sweeper.errors import SweepConfigError, SweepRuntimeError, SweepStorageError
 from hydra_wandb_sweeper.interrupts import interrupts_as_exceptions, raise_if_received, received
 from hydra_wandb_sweeper.job.binding import TrialTask, trial_environment
@@ -43,7 +44,6 @@ from hydra_wandb_sweeper.sweep.joblib_workers import watch_joblib_workers
 from hydra_wandb_sweeper.sweep.launch_failure import disk_fault, interrupted, uncomposable_jobs
 from hydra_wandb_sweeper.sweep.opening import open_sweep
 from hydra_wandb_sweeper.sweep.progress import SweepProgress
-from hydra_wandb_sweeper.sweep.publishing import publish_at_end
 from hydra_wandb_sweeper.sweep.results import print_table, summarize, write_results
 from hydra_wandb_sweeper.sweep.settings import SweepSettings, read_settings
 from hydra_wandb_sweeper.sweep.slurm_batch import launch_batch

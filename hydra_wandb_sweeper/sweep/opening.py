@@ -13,6 +13,7 @@ from hydra.core.object_type import ObjectType
 from omegaconf import DictConfig
 
 from hydra_wandb_sweeper.engine.base import Engine, SweepDefinition, stored_parameters
+from hydra_wandb_sweeper.engine.cloud.opening import create_cloud_sweep, join_cloud_sweep
 from hydra_wandb_sweeper.errors import SweepConfigError
 from hydra_wandb_sweeper.searchspace.hydra_grammar import GroupOptions
 from hydra_wandb_sweeper.searchspace.method import choose_method_name, validate_method
@@ -21,8 +22,7 @@ from hydra_wandb_sweeper.searchspace.validation import (
     check_against_config,
     infer_group_conditions,
 )
-from hydra_wandb_sweeper.sweep.cloud_opening import create_cloud_sweep, join_cloud_sweep
-from hydra_wandb_sweeper.sweep.commands import program
+from hydra_wandb_sweeper.sweep.commands import program, this_command_line
 from hydra_wandb_sweeper.sweep.settings import SweepSettings
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,8 @@ def open_sweep(
                 "a W&B sweep needs at least one parameter; add one, or run the job alone",
             )
         definition = _definition(settings, space, method)
-        return create_cloud_sweep(settings, definition, config, space.fixed_overrides), space
+        line = this_command_line(config)
+        return create_cloud_sweep(settings, definition, config, line, space.fixed_overrides), space
     engine = LocalEngine.create(
         settings.storage,
         _definition(settings, space, method),

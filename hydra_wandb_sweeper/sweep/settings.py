@@ -10,14 +10,13 @@ from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from hydra_wandb_sweeper.config import WandbSweeperConf
+from hydra_wandb_sweeper.config import DEFAULT_STORAGE, WandbSweeperConf
 from hydra_wandb_sweeper.errors import SweepConfigError
 from hydra_wandb_sweeper.searchspace.distributions import nearest
 from hydra_wandb_sweeper.searchspace.space import plain
 
 ENGINES = ("local", "wandb")
 BAYES_SAMPLERS = ("gp", "tpe")
-DEFAULT_STORAGE = Path(".wandb-sweeps") / "journal.log"
 KNOWN_KEYS = tuple(f.name for f in fields(WandbSweeperConf) if not f.name.startswith("_"))
 # Settings of other sweepers people come from (Hydra's Optuna sweeper, captain-pool's
 # hydra-wandb-sweeper), and what says the same here.

@@ -3,8 +3,8 @@ keeps its axis (drawn over the range it was drawn from), the others show it miss
 
 from __future__ import annotations
 
+from hydra_wandb_sweeper.engine.table import Column, SweepTable, TrialRow
 from hydra_wandb_sweeper.inspect import figures
-from hydra_wandb_sweeper.inspect.table import Column, SweepTable, TrialRow
 
 COLUMNS = (
     Column("model", "model", {"values": ["cnn_tcn", "cnn_bilstm"]}),

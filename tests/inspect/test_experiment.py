@@ -9,9 +9,9 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
+from hydra_wandb_sweeper.engine.local.reading import LocalSweeps
+from hydra_wandb_sweeper.engine.table import InspectError
 from hydra_wandb_sweeper.inspect.experiment import write_experiment
-from hydra_wandb_sweeper.inspect.local import LocalSweeps
-from hydra_wandb_sweeper.inspect.table import InspectError
 from tests.support.stored_sweeps import Outcome, store_sweep
 
 

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image, ImageStat
 
 from hydra_wandb_sweeper.engine.base import TrialState
-from hydra_wandb_sweeper.inspect.local import LocalSweeps
+from hydra_wandb_sweeper.engine.local.reading import LocalSweeps
 from hydra_wandb_sweeper.inspect.report import (
     NO_BROWSER,
     browser_problem,

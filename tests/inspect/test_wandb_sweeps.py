@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from hydra_wandb_sweeper.inspect.table import InspectError
-from hydra_wandb_sweeper.inspect.wandb_sweeps import WandbSweeps, is_wandb_path, table_from_wandb
+from hydra_wandb_sweeper.engine.cloud.reading import WandbSweeps, table_from_wandb
+from hydra_wandb_sweeper.engine.kinds import is_wandb_path
+from hydra_wandb_sweeper.engine.table import InspectError
 
 CONFIG = {
     "name": "har",

@@ -11,7 +11,7 @@ from typing import Any
 
 from hydra_wandb_sweeper.engine.base import STOPPED_ATTR, SweepDefinition, TrialState
 from hydra_wandb_sweeper.engine.local.engine import LocalEngine
-from hydra_wandb_sweeper.job.reporting import LocalTrialReporter
+from hydra_wandb_sweeper.engine.local.trial import LocalTrialReporter
 from hydra_wandb_sweeper.searchspace.space import build_search_space
 
 

@@ -10,8 +10,8 @@ from hydra_wandb_sweeper.engine.base import SweepDefinition
 from hydra_wandb_sweeper.engine.cloud.connection import SweepPath
 from hydra_wandb_sweeper.engine.cloud.engine import wandb_sweep_config
 from hydra_wandb_sweeper.engine.cloud.markers import claim_trial_number
+from hydra_wandb_sweeper.engine.cloud.opening import definition_from_wandb
 from hydra_wandb_sweeper.errors import SweepConfigError
-from hydra_wandb_sweeper.sweep.cloud_opening import definition_from_wandb
 from hydra_wandb_sweeper.sweep.settings import read_settings
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial
 
+from hydra_wandb_sweeper.config import DEFAULT_STORAGE
 from hydra_wandb_sweeper.engine.base import STOPPED_ATTR, SweepDefinition
 from hydra_wandb_sweeper.engine.local.records import record_of
 from hydra_wandb_sweeper.engine.local.storage import (
@@ -16,15 +17,14 @@ from hydra_wandb_sweeper.engine.local.storage import (
     request_stop,
 )
 from hydra_wandb_sweeper.engine.local.sweep_format import NewerSweepFormat
-from hydra_wandb_sweeper.errors import SweepConfigError
-from hydra_wandb_sweeper.inspect.table import (
+from hydra_wandb_sweeper.engine.table import (
     Column,
     InspectError,
     NewerSweepError,
     SweepTable,
     TrialRow,
 )
-from hydra_wandb_sweeper.sweep.settings import DEFAULT_STORAGE
+from hydra_wandb_sweeper.errors import SweepConfigError
 
 
 class LocalSweeps:

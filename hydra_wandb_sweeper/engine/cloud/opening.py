@@ -12,7 +12,7 @@ import logging
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from omegaconf import DictConfig
 
@@ -21,10 +21,40 @@ from hydra_wandb_sweeper.engine.cloud.engine import CloudEngine
 from hydra_wandb_sweeper.errors import SweepConfigError
 from hydra_wandb_sweeper.searchspace.space import SearchSpace, build_search_space
 from hydra_wandb_sweeper.searchspace.validation import infer_group_conditions
-from hydra_wandb_sweeper.sweep.commands import this_command_line
-from hydra_wandb_sweeper.sweep.settings import SweepSettings
 
 log = logging.getLogger(__name__)
+
+
+class CloudSettings(Protocol):
+    """The ``hydra.sweeper`` settings the cloud engine reads (the sweep loop's settings)."""
+
+    @property
+    def sweep_id(self) -> str | None: ...
+    @property
+    def project(self) -> str | None: ...
+    @property
+    def entity(self) -> str | None: ...
+    @property
+    def program(self) -> str | None: ...
+    @property
+    def command(self) -> Sequence[Any] | None: ...
+    @property
+    def parameters(self) -> Mapping[str, Any]: ...
+    @property
+    def server_retry_seconds(self) -> float: ...
+    @property
+    def stop_grace_seconds(self) -> float: ...
+
+
+class LaunchLine(Protocol):
+    """How this sweep was launched, as one run of it re-launches it (the sweep loop's
+    ``CommandLine``): the program, Hydra's config flags, the overrides a single run keeps."""
+
+    @property
+    def typed_flags(self) -> Sequence[str]: ...
+    @property
+    def run_overrides(self) -> Sequence[str]: ...
+    def portable_program(self) -> Sequence[str]: ...
 
 
 def state_dir(config: DictConfig) -> Path:
@@ -34,13 +64,14 @@ def state_dir(config: DictConfig) -> Path:
 
 
 def create_cloud_sweep(
-    settings: SweepSettings,
+    settings: CloudSettings,
     definition: SweepDefinition,
     config: DictConfig,
+    line: LaunchLine,
     fixed_overrides: Sequence[str] = (),
 ) -> CloudEngine:
     _warn_if_runs_stay_offline()
-    program, command = agent_command(settings, config, fixed_overrides)
+    program, command = agent_command(settings, line, fixed_overrides)
     return CloudEngine.create(
         definition,
         project=settings.project,
@@ -54,7 +85,7 @@ def create_cloud_sweep(
 
 
 def agent_command(
-    settings: SweepSettings, config: DictConfig, fixed_overrides: Sequence[str] = ()
+    settings: CloudSettings, line: LaunchLine, fixed_overrides: Sequence[str] = ()
 ) -> tuple[str | None, list[Any] | None]:
     """``program`` and ``command`` of the W&B sweep, for W&B's own ``wandb agent``: the ones
     in ``hydra.sweeper`` (a pasted sweep file), else this experiment as one run of it: this
@@ -64,7 +95,6 @@ def agent_command(
     """
     if settings.program is not None or settings.command is not None:
         return settings.program, None if settings.command is None else list(settings.command)
-    line = this_command_line(config)
     launched = list(line.portable_program())
     run = [*line.typed_flags, *line.run_overrides, *fixed_overrides, "${args_no_hyphens}"]
     if launched[:1] == ["-m"]:
@@ -73,7 +103,7 @@ def agent_command(
 
 
 def join_cloud_sweep(
-    settings: SweepSettings,
+    settings: CloudSettings,
     arguments: Sequence[str],
     config: DictConfig,
     config_loader: Any = None,
@@ -148,7 +178,7 @@ def _with_group_conditions(
 
 
 def _hydra_keys(
-    settings: SweepSettings, arguments: Sequence[str]
+    settings: CloudSettings, arguments: Sequence[str]
 ) -> tuple[dict[str, str], dict[str, dict[str, list[Any]]]]:
     """W&B name -> Hydra key, and the conditions, of this process's own search space."""
     try:

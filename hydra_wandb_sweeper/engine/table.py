@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from hydra_wandb_sweeper.searchspace.overrides import override
 
@@ -114,6 +114,14 @@ class SweepTable:
 
     def _counts_text(self) -> str:
         return ", ".join(f"{n} {state}" for state, n in self.counts().items() if n) or "no trials"
+
+
+class SweepReader(Protocol):
+    """Where an engine's sweeps are read for inspection, and stopped or let go on."""
+
+    def read(self, sweep: str) -> SweepTable: ...
+
+    def set_stopped(self, sweep: str, stop: bool) -> None: ...
 
 
 def sort_trials(trials: Sequence[TrialRow], key: str, table: SweepTable) -> list[TrialRow]:

@@ -64,6 +64,9 @@ class CloudTrialReporter:
     def mark_started(self, identity: Any) -> None:
         """Nothing to record: W&B sees the run alive through the agent's heartbeats."""
 
+    def beat(self) -> None:
+        """Nothing to write, as for :meth:`mark_started`."""
+
     def report(self, value: float, step: int) -> None:
         """Kept for the trial's result; W&B itself sees the metric the run logs."""
         if self.last_step is not None and step <= self.last_step:

@@ -8,12 +8,13 @@ stopped it (W&B's ``sweep/stopped_early`` summary key, which the sweeper's jobs 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from hydra_wandb_sweeper.engine.base import ACTIVE_KEY
-from hydra_wandb_sweeper.inspect.table import Column, InspectError, SweepTable, TrialRow
+from hydra_wandb_sweeper.engine.table import Column, InspectError, SweepTable, TrialRow
 
 # W&B run states -> the sweeper's trial states
 _RUN_STATES = {
@@ -28,16 +29,14 @@ _RUN_STATES = {
 }
 
 
-def is_wandb_path(sweep: str) -> bool:
-    return sweep.count("/") == 2
-
-
 class WandbSweeps:
-    def __init__(self) -> None:
+    @functools.cached_property
+    def _api(self) -> Any:
+        # made at the first read: telling how W&B stops a sweep needs no connection
         import wandb
 
         try:
-            self._api = wandb.Api(timeout=30)
+            return wandb.Api(timeout=30)
         except Exception as error:  # no key, no server: say so in one line
             raise InspectError(f"cannot reach W&B: {error}") from None
 
@@ -49,6 +48,13 @@ class WandbSweeps:
             return ["/".join(sweep.path) for sweep in project.sweeps()]
         except Exception as error:
             raise InspectError(f"cannot list the sweeps of {project_path}: {error}") from None
+
+    def set_stopped(self, path: str, stop: bool) -> None:
+        verb = "--pause" if stop else "--resume"
+        raise InspectError(
+            f"W&B sweeps are stopped and resumed by W&B: run `wandb sweep {verb} {path}` "
+            "(or use the sweep's page)"
+        )
 
     def read(self, path: str) -> SweepTable:
         _split(path, 3, "ENTITY/PROJECT/SWEEP_ID")
