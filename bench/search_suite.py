@@ -3,7 +3,7 @@
 Tasks (``tuning_tasks.py``): Branin, Hartmann-6, a 5-D mixed space, and three real tuning
 tasks (an MLP on digits, an RBF SVC on breast_cancer, a random forest on wine). Methods
 (``peers.py``): our default ``bayes`` (and the variants measured before choosing it, and
-what it runs without torch: TPE after the same start-up), W&B's
+what it runs without torch: the same GP on numpy and scipy), W&B's
 engine, Optuna's GP and TPE as shipped, HEBO when its environment installs.
 
 Every run (task, method, seed) is 40 trials; the losses are appended to a results file as
@@ -43,9 +43,11 @@ CHECKPOINTS = (10, 20, 40)
 RESULTS = Path(__file__).resolve().parent / "results" / "search_suite.jsonl"
 # The sweeper's default bayes, under the name of the variant it is.
 DEFAULT = "ours gp sobol5 ls3"
-# What the default bayes runs where torch (the gp extra) is not installed: TPE after the same
-# Sobol start-up.
-WITHOUT_TORCH = "ours tpe sobol5"
+# What the default bayes runs where torch (the gp extra) is not installed: the same GP model
+# on numpy and scipy (engine/local/numpy_gp.py) after the same Sobol start-up.
+WITHOUT_TORCH = "ours gp-numpy sobol5"
+# Before the numpy GP, bayes without torch ran TPE after the same start-up.
+TPE_AFTER_SOBOL = "ours tpe sobol5"
 PEERS = ("W&B bayes", "optuna gp", "optuna tpe", "hebo")
 
 
@@ -85,7 +87,8 @@ def methods(engines: Engines) -> dict[str, peers.Run]:
         # before: Optuna's 10 local searches of the acquisition function
         "ours gp sobol5": peers.ours("bayes", ("gp", 5), factory=gp_factory(10)),
         "ours gp sobol5 ls3": peers.ours("bayes"),
-        WITHOUT_TORCH: peers.ours("bayes", ("tpe", 5)),
+        TPE_AFTER_SOBOL: peers.ours("bayes", ("tpe", 5)),
+        WITHOUT_TORCH: peers.ours("bayes", factory=numpy_gp_factory()),
         "W&B bayes": lazy(lambda: peers.wandb("bayes", engines.wandb())),
         "W&B random": lazy(lambda: peers.wandb("random", engines.wandb())),
         "optuna gp": peers.optuna_gp(),
@@ -109,6 +112,27 @@ def gp_factory(local_searches: int) -> peers.SamplerFactory:
             n_startup_trials=0,
             warn_independent_sampling=False,
             local_searches=local_searches,
+        )
+        return samplers.SobolStartup(model, bayes[1], seed)
+
+    return build
+
+
+def numpy_gp_factory() -> peers.SamplerFactory:
+    """The default bayes with the numpy GP in place of Optuna's torch GP."""
+    from hydra_wandb_sweeper.engine.local import samplers
+    from hydra_wandb_sweeper.engine.local.numpy_gp import NumpyGPSampler
+
+    def build(
+        method: str, seed: int | None, bayes: tuple[str, int], *, conditional: bool = False
+    ) -> Any:
+        if method != "bayes":
+            return samplers.build_sampler(method, seed, bayes, conditional=conditional)
+        model = NumpyGPSampler(
+            seed=seed,
+            local_searches=samplers.GP_LOCAL_SEARCHES,
+            max_trials=samplers.GP_MAX_TRIALS,
+            subset=samplers.fitting_subset,
         )
         return samplers.SobolStartup(model, bayes[1], seed)
 

@@ -1,4 +1,5 @@
-"""Without torch (the ``gp`` extra), every method runs and ``bayes`` says once that it uses TPE.
+"""Without torch (the ``gp`` extra), every method runs and ``bayes`` says once that its GP runs
+on numpy and scipy.
 
 torch is hidden from a real sweep's process by a ``sitecustomize`` module that puts a finder
 refusing it first on ``sys.meta_path``, so that ``import torch`` fails as it does where torch is
@@ -17,9 +18,10 @@ import optuna
 import pytest
 
 from hydra_wandb_sweeper.engine.local import samplers
+from hydra_wandb_sweeper.engine.local.numpy_gp import NumpyGPSampler
 from tests.support.sweeper_helpers import run_checked, sweep_command, sweep_env
 
-WARNING = "method: bayes uses TPE: the GP sampler needs torch"
+NOTE = "method: bayes: the GP runs on numpy and scipy, since torch is not installed"
 
 
 @pytest.fixture
@@ -58,18 +60,20 @@ def test_the_gp_runs_where_torch_is_installed():
     assert isinstance(sampler._model, samplers.BoundedGPSampler)
 
 
-def test_without_torch_bayes_builds_tpe_and_warns_once(torch_hidden_here, caplog):
-    samplers._say_gp_is_missing.cache_clear()
+def test_without_torch_bayes_builds_the_numpy_gp_and_says_so_once(torch_hidden_here, caplog):
+    samplers._say_gp_runs_on_numpy.cache_clear()
     assert not samplers.gp_available()
-    with caplog.at_level("WARNING", logger=samplers.__name__):
+    with caplog.at_level("INFO", logger=samplers.__name__):
         first = samplers.build_sampler("bayes", 0, ("gp", 5))
         second = samplers.build_sampler("bayes", 1, ("gp", 5))
         chosen = samplers.build_sampler("bayes", 0, ("tpe", 5))
-    samplers._say_gp_is_missing.cache_clear()
-    assert all(isinstance(s._model, optuna.samplers.TPESampler) for s in (first, second, chosen))
-    lines = [r.getMessage() for r in caplog.records if WARNING in r.getMessage()]
+    samplers._say_gp_runs_on_numpy.cache_clear()
+    assert all(isinstance(s._model, NumpyGPSampler) for s in (first, second))
+    assert isinstance(chosen._model, optuna.samplers.TPESampler)
+    lines = [r.getMessage() for r in caplog.records if NOTE in r.getMessage()]
     assert len(lines) == 1, caplog.text
-    assert "hydra-wandb-sweeper[gp]" in lines[0] and "bayes_sampler=tpe" in lines[0]
+    assert "hydra-wandb-sweeper[gp]" in lines[0]
+    assert "torch" not in sys.modules  # the numpy GP never imported it
 
 
 def _sweep_without_torch(
@@ -100,12 +104,12 @@ def test_a_sweep_without_torch_runs_every_method(tmp_path, no_torch, method):
     )
     output = completed.stdout + completed.stderr
     assert "Traceback" not in output
-    assert output.count(WARNING) == (1 if method == "bayes" else 0), output
+    assert output.count(NOTE) == (1 if method == "bayes" else 0), output
     assert len(list((tmp_path / "multirun").glob("*/trial.json"))) == (3 if method == "grid" else 7)
 
 
 @pytest.mark.slow
-def test_choosing_tpe_prints_no_warning_without_torch(tmp_path, no_torch):
+def test_choosing_tpe_prints_no_note_without_torch(tmp_path, no_torch):
     completed = _sweep_without_torch(
         tmp_path,
         no_torch,
@@ -116,4 +120,4 @@ def test_choosing_tpe_prints_no_warning_without_torch(tmp_path, no_torch):
         "hydra.sweeper.bayes_startup_trials=2",
         "x=interval(-2,2)",
     )
-    assert WARNING not in completed.stdout + completed.stderr
+    assert NOTE not in completed.stdout + completed.stderr

@@ -9,7 +9,8 @@ same at 1000 trials as at 100 instead of growing with the cube of the sweep's si
 
 Optuna's GP runs on torch, which the plugin does not require: torch is the optional ``gp``
 extra (with its CUDA libraries, pip's default torch is about 3 GB, the rest of the plugin
-about 85 MB). Without torch, ``bayes`` uses TPE and says so once per process.
+about 85 MB). Without torch, ``bayes`` fits the same GP model on numpy and scipy
+(``numpy_gp.py``) and says so once per process.
 """
 
 from __future__ import annotations
@@ -69,19 +70,11 @@ def gp_available() -> bool:
         return False
 
 
-def bayes_model(kind: str) -> str:
-    """The model ``bayes`` really uses: ``kind``, or TPE when the GP has no torch to run on."""
-    if kind == "gp" and not gp_available():
-        _say_gp_is_missing()
-        return "tpe"
-    return kind
-
-
 @cache
-def _say_gp_is_missing() -> None:
-    log.warning(
-        "method: bayes uses TPE: the GP sampler needs torch, which is not installed "
-        f"({GP_EXTRA_HINT} for it; hydra.sweeper.bayes_sampler=tpe to silence this)"
+def _say_gp_runs_on_numpy() -> None:
+    log.info(
+        "method: bayes: the GP runs on numpy and scipy, since torch is not installed "
+        f"({GP_EXTRA_HINT} for Optuna's GP on torch)"
     )
 
 
@@ -95,7 +88,6 @@ def build_sampler(
     if method != "bayes":
         return optuna.samplers.RandomSampler(seed=seed)
     kind, startup_trials = bayes
-    kind = bayes_model(kind)
     model: optuna.samplers.BaseSampler
     if kind == "tpe":
         # the model's own start-up is the Sobol design below
@@ -108,12 +100,22 @@ def build_sampler(
                 multivariate=conditional,
                 group=conditional,
             )
-    else:
+    elif gp_available():
         model = BoundedGPSampler(
             seed=seed,
             n_startup_trials=0,
             warn_independent_sampling=False,
             local_searches=GP_LOCAL_SEARCHES,
+        )
+    else:
+        from hydra_wandb_sweeper.engine.local.numpy_gp import NumpyGPSampler
+
+        _say_gp_runs_on_numpy()
+        model = NumpyGPSampler(
+            seed=seed,
+            local_searches=GP_LOCAL_SEARCHES,
+            max_trials=GP_MAX_TRIALS,
+            subset=fitting_subset,
         )
     return SobolStartup(model, startup_trials, seed)
 

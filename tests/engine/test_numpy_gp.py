@@ -1,0 +1,96 @@
+"""The numpy GP (``bayes`` without torch): its encoding, its fit's gradient, and its search."""
+
+from __future__ import annotations
+
+import numpy as np
+import optuna
+import pytest
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from scipy import optimize
+
+from hydra_wandb_sweeper.engine.local import numpy_gp
+from hydra_wandb_sweeper.engine.local.numpy_gp import NumpyGPSampler, _Encoding
+
+SPACE = {
+    "lr": FloatDistribution(1e-5, 1e-1, log=True),
+    "dropout": FloatDistribution(0.0, 0.5, step=0.1),
+    "layers": IntDistribution(1, 8),
+    "width": IntDistribution(16, 512, log=True),
+    "optimizer": CategoricalDistribution(["adam", "sgd", "rmsprop"]),
+}
+
+
+def test_every_kind_of_value_survives_encoding():
+    encoding = _Encoding.of(SPACE)
+    params = {"lr": 3e-4, "dropout": 0.3, "layers": 5, "width": 100, "optimizer": "sgd"}
+    assert encoding.decode(encoding.encode(params)) == pytest.approx(params)
+    drawn = encoding.random(np.random.default_rng(0), 500)
+    for point in drawn:
+        values = encoding.decode(point)
+        assert all(
+            SPACE[name]._contains(SPACE[name].to_internal_repr(v)) for name, v in values.items()
+        )
+    # discrete dimensions are drawn on their grids: all eight layer counts, none in between
+    layers = encoding.names.index("layers")
+    assert len(np.unique(drawn[:, layers])) == 8
+
+
+def test_the_fit_gradient_is_the_loss_gradient():
+    """The kernel parameters' gradient is written out by hand: checked against differences."""
+    rng = np.random.default_rng(1)
+    x = rng.random((12, 3))
+    x[:, 2] = rng.integers(3, size=12)  # a categorical dimension
+    y = np.sin(3 * x[:, 0]) + x[:, 1] ** 2 + 0.1 * x[:, 2]
+    y = (y - y.mean()) / y.std()
+    categorical = np.array([False, False, True])
+    captured = {}
+    real_minimize = optimize.minimize
+
+    def capture(loss, start, **kwargs):
+        captured["loss"] = loss
+        return real_minimize(loss, start, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(numpy_gp.optimize, "minimize", capture)
+        numpy_gp._fit(x, y, categorical, np.zeros(5))
+    loss = captured["loss"]
+    theta = np.array([0.3, -0.5, 0.2, 0.1, -2.0])
+    _, gradient = loss(theta)
+    numeric = optimize.approx_fprime(theta, lambda t: loss(t)[0], 1e-6)
+    np.testing.assert_allclose(gradient, numeric, rtol=1e-4, atol=1e-5)
+
+
+def _quadratic(trial: optuna.Trial) -> float:
+    x = trial.suggest_float("x", -4, 4)
+    k = trial.suggest_int("k", 0, 10)
+    color = trial.suggest_categorical("color", ["red", "green", "blue"])
+    return (x - 1.3) ** 2 + 0.3 * (k - 7) ** 2 + (0 if color == "green" else 2)
+
+
+def test_it_finds_a_mixed_optimum_that_random_search_misses():
+    def best(sampler: optuna.samplers.BaseSampler) -> float:
+        study = optuna.create_study(sampler=sampler)
+        study.optimize(_quadratic, n_trials=25)
+        return study.best_value
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    gp = [best(NumpyGPSampler(seed=seed)) for seed in range(3)]
+    drawn = [best(optuna.samplers.RandomSampler(seed=seed)) for seed in range(3)]
+    assert max(gp) < 0.3, gp  # optimum 0: x = 1.3, k = 7, green
+    assert np.median(gp) < np.median(drawn), (gp, drawn)
+
+
+def test_a_running_trial_is_not_proposed_again():
+    """Parallel workers: a point still running counts at the model's prediction, so the next
+    proposal goes elsewhere instead of to the same spot."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=NumpyGPSampler(seed=0))
+    for x in (-3.0, -1.0, 0.5, 2.5, 3.5):
+        study.enqueue_trial({"x": x})
+        trial = study.ask()
+        trial.suggest_float("x", -4, 4)
+        study.tell(trial, (x - 1.3) ** 2)
+    first = study.ask()
+    first_x = first.suggest_float("x", -4, 4)  # left running
+    second_x = study.ask().suggest_float("x", -4, 4)
+    assert abs(first_x - second_x) > 1e-3, (first_x, second_x)
