@@ -11,6 +11,8 @@ from scipy import optimize
 from hydra_wandb_sweeper.engine.local import numpy_gp
 from hydra_wandb_sweeper.engine.local.numpy_gp import NumpyGPSampler, _Encoding
 
+pytestmark = pytest.mark.oldest  # scipy 1.11 and numpy 1.26 too (.ci/run)
+
 SPACE = {
     "lr": FloatDistribution(1e-5, 1e-1, log=True),
     "dropout": FloatDistribution(0.0, 0.5, step=0.1),
