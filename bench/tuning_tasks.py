@@ -11,10 +11,12 @@ method ever reached on the task as the reference (see ``search_suite.py``).
 from __future__ import annotations
 
 import math
+import sys
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -170,6 +172,49 @@ def rf_wine(p: Params) -> float:
     return _log_loss(y_val, model.predict_proba(x_val), model.classes_)
 
 
+# --- the example Lightning app ---------------------------------------------------------------
+_ROOT = Path(__file__).resolve().parents[1]
+
+
+def har_app(p: Params) -> float:
+    """1 - val/acc of the example app (train.py) on the generated UCI HAR stand-in, 4 epochs,
+    with the search space of ``sweep=quick``: the app's own training, composed by Hydra as a
+    trial's job is, without a logger. Seconds per evaluation, not a fraction of one."""
+    import logging
+    import tempfile
+
+    from hydra import compose, initialize_config_dir
+    from hydra.core.hydra_config import HydraConfig
+
+    if str(_ROOT) not in sys.path:
+        sys.path.insert(0, str(_ROOT))
+    from trainapp.train import train
+
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    overrides = [f"{key}={value}" for key, value in sorted(p.items())]
+    with tempfile.TemporaryDirectory() as folder, initialize_config_dir(
+        config_dir=str(_ROOT / "conf"), version_base="1.3"
+    ):
+        config = compose(
+            "config",
+            return_hydra_config=True,
+            overrides=[
+                "logger=none",
+                "trainer.max_epochs=4",
+                "trainer.enable_progress_bar=false",
+                f"hydra.run.dir={folder}",
+                *overrides,
+            ],
+        )
+        HydraConfig.instance().set_config(config)
+        metrics = train(config)
+    return 1.0 - float(metrics["val/acc"])
+
+
+# Tasks that take minutes per run: run only when named (--tasks har_app), never by "all".
+SLOW_TASKS = ("har_app",)
+
 TASKS: dict[str, Task] = {
     task.name: task
     for task in (
@@ -215,6 +260,20 @@ TASKS: dict[str, Task] = {
                 "min_samples_leaf": {"min": 1, "max": 20},
                 "max_features": {"min": 0.05, "max": 1.0},
                 "criterion": {"values": ["gini", "entropy"]},
+            },
+            None,
+        ),
+        Task(
+            "har_app",
+            har_app,
+            {
+                "model": {"values": ["cnn_tcn", "cnn_bilstm"]},
+                "optimizer.lr": {
+                    "distribution": "log_uniform_values",
+                    "min": 3.0e-4,
+                    "max": 3.0e-2,
+                },
+                "model.dropout": {"distribution": "uniform", "min": 0.1, "max": 0.5},
             },
             None,
         ),
