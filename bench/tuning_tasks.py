@@ -193,8 +193,9 @@ def har_app(p: Params) -> float:
     for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
         logging.getLogger(name).setLevel(logging.ERROR)
     overrides = [f"{key}={value}" for key, value in sorted(p.items())]
-    with tempfile.TemporaryDirectory() as folder, initialize_config_dir(
-        config_dir=str(_ROOT / "conf"), version_base="1.3"
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        initialize_config_dir(config_dir=str(_ROOT / "conf"), version_base="1.3"),
     ):
         config = compose(
             "config",
