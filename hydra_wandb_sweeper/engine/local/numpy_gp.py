@@ -37,6 +37,8 @@ from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 from scipy import linalg, optimize, special
 
+from hydra_wandb_sweeper.engine.local.optuna_private import trials_cached
+
 # Optuna's floor under the fitted noise variance (optuna._gp.prior.DEFAULT_MINIMUM_NOISE_VAR).
 MINIMUM_NOISE = 1e-6
 # Random points the acquisition is evaluated at before the local searches.
@@ -300,20 +302,21 @@ class NumpyGPSampler(optuna.samplers.BaseSampler):
         if not search_space:
             return {}
         encoding = _Encoding.of(search_space)
-        trials = study._get_trials(deepcopy=False, states=(TrialState.COMPLETE,), use_cache=True)
+        trials = trials_cached(study, (TrialState.COMPLETE,))
         finished = [t for t in trials if all(n in t.params for n in encoding.names)]
         if not finished:
             return {}
         if self._subset is not None and self._max_trials is not None:
             finished = self._subset(finished, study.direction, self._max_trials, self._rng)
         model = self._model(encoding, finished, study.direction)
-        running = study._get_trials(deepcopy=False, states=(TrialState.RUNNING,), use_cache=True)
+        running = trials_cached(study, (TrialState.RUNNING,))
         believed = [
             encoding.encode(t.params)
             for t in running
             if t.number != trial.number and all(n in t.params for n in encoding.names)
         ]
-        incumbent = float(model.y.max())  # of what was observed, not what is believed
+        best = int(np.argmax(model.y))  # of what was observed, not what is believed
+        incumbent = (model.x[best], float(model.y[best]))
         model = model.with_believed(np.array(believed).reshape(-1, len(encoding.names)))
         return encoding.decode(
             _best_point(model, encoding, incumbent, self._rng, self._local_searches)
@@ -340,28 +343,30 @@ class NumpyGPSampler(optuna.samplers.BaseSampler):
 def _best_point(
     model: _Model,
     encoding: _Encoding,
-    incumbent: float,
+    incumbent: tuple[np.ndarray, float],
     rng: np.random.Generator,
     local_searches: int,
 ) -> np.ndarray:
-    """Where the log expected improvement over ``incumbent`` is highest, as far as found."""
+    """Where the log expected improvement over the best trial (``incumbent``: where, and its
+    standardised score) is highest, as far as found."""
+    best_x, best_y = incumbent
 
     def acquisition(points: np.ndarray) -> np.ndarray:
         mean, variance = model.predict(points)
         sigma = np.sqrt(variance)
-        return _log_ei((mean - incumbent) / sigma) + np.log(sigma)
+        return _log_ei((mean - best_y) / sigma) + np.log(sigma)
 
     candidates = encoding.random(rng, CANDIDATES)
     values = acquisition(candidates)
     starts = [candidates[i] for i in np.argsort(values)[::-1][:local_searches]]
-    starts.append(model.x[int(np.argmax(model.y))])  # around the best trial
-    best_x, best_value = candidates[int(np.argmax(values))], float(values.max())
+    starts.append(best_x)  # around the best trial
+    found, found_value = candidates[int(np.argmax(values))], float(values.max())
     for start in starts:
         x = _local_search(acquisition, encoding, start)
         value = float(acquisition(x[None])[0])
-        if value > best_value:
-            best_x, best_value = x, value
-    return best_x
+        if value > found_value:
+            found, found_value = x, value
+    return found
 
 
 def _local_search(
