@@ -123,19 +123,13 @@ def numpy_gp_factory(local_searches: int | None = None) -> peers.SamplerFactory:
     """The default bayes with the numpy GP in place of Optuna's torch GP (and, if given,
     another number of local searches of its acquisition)."""
     from hydra_wandb_sweeper.engine.local import samplers
-    from hydra_wandb_sweeper.engine.local.numpy_gp import NumpyGPSampler
 
     def build(
         method: str, seed: int | None, bayes: tuple[str, int], *, conditional: bool = False
     ) -> Any:
         if method != "bayes":
             return samplers.build_sampler(method, seed, bayes, conditional=conditional)
-        model = NumpyGPSampler(
-            seed=seed,
-            local_searches=local_searches or samplers.GP_LOCAL_SEARCHES,
-            max_trials=samplers.GP_MAX_TRIALS,
-            subset=samplers.fitting_subset,
-        )
+        model = samplers.torch_free_gp(seed, local_searches or samplers.GP_LOCAL_SEARCHES)
         return samplers.SobolStartup(model, bayes[1], seed)
 
     return build

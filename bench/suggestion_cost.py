@@ -37,7 +37,12 @@ import optuna
 
 from hydra_wandb_sweeper.engine.base import TrialState
 from hydra_wandb_sweeper.engine.local.engine import LocalEngine
-from hydra_wandb_sweeper.engine.local.samplers import BoundedGPSampler, SobolStartup, build_sampler
+from hydra_wandb_sweeper.engine.local.samplers import (
+    BoundedGPSampler,
+    SobolStartup,
+    build_sampler,
+    torch_free_gp,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from peers import definition
@@ -67,6 +72,7 @@ SAMPLERS: dict[str, Callable[[], optuna.samplers.BaseSampler]] = {
     "ours gp, 10 local searches (before)": lambda: SobolStartup(
         BoundedGPSampler(seed=0, n_startup_trials=0, local_searches=10), 10, 0
     ),
+    "ours bayes gp without torch (numpy)": lambda: SobolStartup(torch_free_gp(0), 10, 0),
     "ours bayes tpe": lambda: build_sampler("bayes", 0, ("tpe", 10)),
     "ours random": lambda: build_sampler("random", 0, ("gp", 10)),
 }

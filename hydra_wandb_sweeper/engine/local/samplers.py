@@ -108,16 +108,21 @@ def build_sampler(
             local_searches=GP_LOCAL_SEARCHES,
         )
     else:
-        from hydra_wandb_sweeper.engine.local.numpy_gp import NumpyGPSampler
-
         _say_gp_runs_on_numpy()
-        model = NumpyGPSampler(
-            seed=seed,
-            local_searches=GP_LOCAL_SEARCHES,
-            max_trials=GP_MAX_TRIALS,
-            subset=fitting_subset,
-        )
+        model = torch_free_gp(seed)
     return SobolStartup(model, startup_trials, seed)
+
+
+def torch_free_gp(
+    seed: int | None, local_searches: int = GP_LOCAL_SEARCHES
+) -> optuna.samplers.BaseSampler:
+    """The GP of ``bayes`` where torch is not installed: Optuna's model on numpy and scipy,
+    fitted on the same bounded subset of trials as the torch GP."""
+    from hydra_wandb_sweeper.engine.local.numpy_gp import NumpyGPSampler
+
+    return NumpyGPSampler(
+        seed=seed, local_searches=local_searches, max_trials=GP_MAX_TRIALS, subset=fitting_subset
+    )
 
 
 class BoundedGPSampler(optuna.samplers.GPSampler):
