@@ -46,6 +46,9 @@ from hydra_wandb_sweeper.engine.local.conditional import IMPUTE, SAMPLE, SKIP
 from hydra_wandb_sweeper.engine.local.engine import LocalEngine
 from hydra_wandb_sweeper.searchspace.space import build_search_space
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import peers
+
 CHECKPOINTS = (10, 20, 40)
 Params = Mapping[str, Any]
 
@@ -132,10 +135,16 @@ def _definition(method: str) -> SweepDefinition:
     )
 
 
-def engine_run(method: str, sampler: str, startup: int, inactive: str | None = None) -> Run:
+def engine_run(
+    method: str,
+    sampler: str,
+    startup: int,
+    inactive: str | None = None,
+    factory: peers.SamplerFactory | None = None,
+) -> Run:
     def run(seed: int, n: int) -> list[float]:
         values = []
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp, peers.sampler_factory(factory):
             engine = LocalEngine.create(
                 str(Path(tmp) / "journal.log"),
                 _definition(method),
@@ -194,6 +203,9 @@ def methods(startup: int) -> dict[str, Run]:
     return {
         "ours: GP, inactive drawn and ignored (default)": engine_run(
             "bayes", "gp", startup, SAMPLE
+        ),
+        "GP without torch (numpy), inactive drawn and ignored": engine_run(
+            "bayes", "gp", startup, SAMPLE, peers.numpy_gp_factory()
         ),
         "GP, inactive at a placeholder (first default)": engine_run("bayes", "gp", startup, IMPUTE),
         "GP, inactive left out (define-by-run)": engine_run("bayes", "gp", startup, SKIP),

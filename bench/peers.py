@@ -60,6 +60,22 @@ def sampler_factory(factory: SamplerFactory | None) -> Iterator[None]:
         engine_module.build_sampler = original
 
 
+def numpy_gp_factory(local_searches: int | None = None) -> SamplerFactory:
+    """The default bayes with the numpy GP in place of Optuna's torch GP (and, if given,
+    another number of local searches of its acquisition)."""
+    from hydra_wandb_sweeper.engine.local import samplers
+
+    def build(
+        method: str, seed: int | None, bayes: tuple[str, int], *, conditional: bool = False
+    ) -> Any:
+        if method != "bayes":
+            return samplers.build_sampler(method, seed, bayes, conditional=conditional)
+        model = samplers.torch_free_gp(seed, local_searches or samplers.GP_LOCAL_SEARCHES)
+        return samplers.SobolStartup(model, bayes[1], seed)
+
+    return build
+
+
 def ours(
     method: str = "bayes",
     bayes: tuple[str, int] | None = None,

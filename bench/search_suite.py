@@ -88,8 +88,8 @@ def methods(engines: Engines) -> dict[str, peers.Run]:
         "ours gp sobol5": peers.ours("bayes", ("gp", 5), factory=gp_factory(10)),
         "ours gp sobol5 ls3": peers.ours("bayes"),
         TPE_AFTER_SOBOL: peers.ours("bayes", ("tpe", 5)),
-        WITHOUT_TORCH: peers.ours("bayes", factory=numpy_gp_factory()),
-        "ours gp-numpy sobol5 ls10": peers.ours("bayes", factory=numpy_gp_factory(10)),
+        WITHOUT_TORCH: peers.ours("bayes", factory=peers.numpy_gp_factory()),
+        "ours gp-numpy sobol5 ls10": peers.ours("bayes", factory=peers.numpy_gp_factory(10)),
         "W&B bayes": lazy(lambda: peers.wandb("bayes", engines.wandb())),
         "W&B random": lazy(lambda: peers.wandb("random", engines.wandb())),
         "optuna gp": peers.optuna_gp(),
@@ -114,22 +114,6 @@ def gp_factory(local_searches: int) -> peers.SamplerFactory:
             warn_independent_sampling=False,
             local_searches=local_searches,
         )
-        return samplers.SobolStartup(model, bayes[1], seed)
-
-    return build
-
-
-def numpy_gp_factory(local_searches: int | None = None) -> peers.SamplerFactory:
-    """The default bayes with the numpy GP in place of Optuna's torch GP (and, if given,
-    another number of local searches of its acquisition)."""
-    from hydra_wandb_sweeper.engine.local import samplers
-
-    def build(
-        method: str, seed: int | None, bayes: tuple[str, int], *, conditional: bool = False
-    ) -> Any:
-        if method != "bayes":
-            return samplers.build_sampler(method, seed, bayes, conditional=conditional)
-        model = samplers.torch_free_gp(seed, local_searches or samplers.GP_LOCAL_SEARCHES)
         return samplers.SobolStartup(model, bayes[1], seed)
 
     return build
