@@ -96,3 +96,19 @@ def test_a_running_trial_is_not_proposed_again():
     first_x = first.suggest_float("x", -4, 4)  # left running
     second_x = study.ask().suggest_float("x", -4, 4)
     assert abs(first_x - second_x) > 1e-3, (first_x, second_x)
+
+
+def test_an_integer_over_millions_of_values_needs_no_grid():
+    """Stepped values are rounded by formula: a grid of every value of a wide integer, held
+    against each of the 2,048 candidates, would not fit in memory."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=NumpyGPSampler(seed=0))
+
+    def objective(trial: optuna.Trial) -> float:
+        n = trial.suggest_int("n", 1, 50_000_000)
+        m = trial.suggest_int("m", 1, 50_000_000, log=True)
+        return (n / 5e7 - 0.3) ** 2 + (np.log(m) / 17.7 - 0.5) ** 2
+
+    study.optimize(objective, n_trials=8)
+    assert all(1 <= t.params["n"] <= 50_000_000 for t in study.trials)
+    assert all(isinstance(t.params["m"], int) for t in study.trials)

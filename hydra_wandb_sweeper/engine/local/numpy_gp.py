@@ -9,7 +9,7 @@ scipy, so that an install without torch keeps a GP instead of falling back to TP
 - its parameters are fitted as Optuna fits them (the same priors, the marginal likelihood
   maximised by L-BFGS-B, here with its gradient written out instead of autograd);
 - the acquisition is Optuna's log expected improvement, searched from random points and then
-  by L-BFGS-B from the best few; integer and stepped parameters are rounded onto their grid
+  by L-BFGS-B from the best few; integer and stepped parameters are rounded to a value they can take
   and categorical ones tried value by value;
 - trials still running count at the model's own prediction ("kriging believer"), so that
   parallel workers do not all propose the same point.
@@ -54,9 +54,7 @@ class _Encoding:
 
     names: tuple[str, ...]
     distributions: tuple[BaseDistribution, ...]
-    categorical: np.ndarray  # bool per dimension
-    # per dimension: the grid of allowed unit values (None: continuous)
-    grids: tuple[np.ndarray | None, ...]
+    categorical: np.ndarray  # bool per dimension: its value is the choice's index
 
     @classmethod
     def of(cls, search_space: dict[str, BaseDistribution]) -> _Encoding:
@@ -66,7 +64,6 @@ class _Encoding:
             names,
             distributions,
             np.array([isinstance(d, CategoricalDistribution) for d in distributions]),
-            tuple(_grid(d) for d in distributions),
         )
 
     def encode(self, params: dict[str, Any]) -> np.ndarray:
@@ -81,11 +78,13 @@ class _Encoding:
         }
 
     def snap(self, x: np.ndarray) -> np.ndarray:
-        """``x`` with every discrete dimension on its nearest grid value."""
+        """``x`` with every integer or stepped dimension on the nearest value it can take."""
         snapped = x.copy()
-        for i, grid in enumerate(self.grids):
-            if grid is not None and not self.categorical[i]:
-                snapped[..., i] = grid[np.abs(x[..., i, None] - grid).argmin(axis=-1)]
+        for i, d in enumerate(self.distributions):
+            if isinstance(d, IntDistribution) or (
+                isinstance(d, FloatDistribution) and d.step is not None
+            ):
+                snapped[..., i] = _snapped(d, x[..., i])
         return snapped
 
     def random(self, rng: np.random.Generator, size: int) -> np.ndarray:
@@ -130,18 +129,16 @@ def _from_unit(d: BaseDistribution, u: float) -> Any:
     return float(min(max(value, d.low), d.high))
 
 
-def _grid(d: BaseDistribution) -> np.ndarray | None:
-    """The unit values a discrete distribution can take (None: continuous)."""
-    if isinstance(d, CategoricalDistribution):
-        return np.arange(len(d.choices), dtype=float)
-    if isinstance(d, IntDistribution):
-        values = range(d.low, d.high + 1, 1 if d.log else d.step)
-    elif isinstance(d, FloatDistribution) and d.step is not None:
-        count = round((d.high - d.low) / d.step) + 1
-        values = [d.low + i * d.step for i in range(count)]  # type: ignore[assignment]
-    else:
-        return None
-    return np.array([_to_unit(d, v) for v in values])
+def _snapped(d: FloatDistribution | IntDistribution, u: np.ndarray) -> np.ndarray:
+    """Unit values moved to the nearest value of a stepped distribution (no grid is built:
+    an integer may range over millions)."""
+    low, high = _bounds(d)
+    x = low + np.clip(u, 0.0, 1.0) * (high - low)
+    value = np.exp(x) if d.log else x
+    step = 1 if d.log or d.step is None else d.step
+    value = np.clip(d.low + np.round((value - d.low) / step) * step, d.low, d.high)
+    x = np.log(value) if d.log else value
+    return (x - low) / (high - low) if high > low else np.full_like(u, 0.5)
 
 
 def _squared_differences(a: np.ndarray, b: np.ndarray, categorical: np.ndarray) -> np.ndarray:
@@ -372,7 +369,7 @@ def _best_point(
 def _local_search(
     acquisition: Callable[[np.ndarray], np.ndarray], encoding: _Encoding, start: np.ndarray
 ) -> np.ndarray:
-    """L-BFGS-B over the non-categorical dimensions (then snapped onto the discrete grids),
+    """L-BFGS-B over the non-categorical dimensions (then rounded where they are stepped),
     then each categorical dimension's values tried in turn."""
     x = start.copy()
     free = np.flatnonzero(~encoding.categorical)
@@ -393,9 +390,9 @@ def _local_search(
         x[free] = result.x
         x = encoding.snap(x)
     for i in np.flatnonzero(encoding.categorical):
-        grid = encoding.grids[i]
-        assert grid is not None
-        trials = np.repeat(x[None], len(grid), axis=0)
-        trials[:, i] = grid
+        choices = encoding.distributions[i]
+        assert isinstance(choices, CategoricalDistribution)
+        trials = np.repeat(x[None], len(choices.choices), axis=0)
+        trials[:, i] = np.arange(len(choices.choices))
         x = trials[int(np.argmax(acquisition(trials)))]
     return x
