@@ -93,6 +93,7 @@ class TicketedEngine:
         self._engine = engine
         self._tickets = tickets
         self._count = count
+        self._ticketed: set[int] = set()  # the trials this agent holds a ticket for
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._engine, name)
@@ -106,12 +107,17 @@ class TicketedEngine:
         finally:
             if trial is None:  # nothing to run (or interrupted while waiting): not spent
                 give_back_ticket(self._tickets)
+        if trial is not None:
+            self._ticketed.add(trial.number)
         return trial
 
     def release_unfinished(self, reason: str, *, worker_died: bool = False) -> list[TrialRecord]:
         released = self._engine.release_unfinished(reason, worker_died=worker_died)
         for record in released:
-            if record.state is TrialState.FAILED:  # cut short: it runs again on resume
+            # cut short: it runs again on resume. A trial the engine had claimed when an
+            # interrupt ended ask() never reached this agent: its ticket went back there.
+            if record.state is TrialState.FAILED and record.number in self._ticketed:
+                self._ticketed.discard(record.number)
                 give_back_ticket(self._tickets)
         return released
 

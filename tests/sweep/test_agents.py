@@ -9,9 +9,19 @@ from pathlib import Path
 
 import pytest
 
+from hydra_wandb_sweeper.engine.base import TrialState
+from hydra_wandb_sweeper.engine.local.engine import LocalEngine
 from hydra_wandb_sweeper.errors import SweepConfigError
-from hydra_wandb_sweeper.sweep.agents import agent_command, gpu_for, take_ticket, visible_gpus
+from hydra_wandb_sweeper.sweep.agents import (
+    TicketedEngine,
+    agent_command,
+    gpu_for,
+    take_ticket,
+    tickets_taken,
+    visible_gpus,
+)
 from hydra_wandb_sweeper.sweep.settings import read_settings
+from tests.support.engines import definition
 from tests.support.sweeper_helpers import (
     results,
     run_sweep,
@@ -37,6 +47,32 @@ def test_visible_gpus_come_from_cuda_visible_devices():
 def test_tickets_are_shared_up_to_count(tmp_path):
     tickets = tmp_path / "tickets"
     assert [take_ticket(tickets, 3) for _ in range(5)] == [True, True, True, False, False]
+
+
+def test_an_interrupt_inside_ask_gives_its_ticket_back_once(tmp_path, monkeypatch):
+    """Ctrl+C while the engine proposes a trial it has already claimed: ask() gives the
+    ticket back, and releasing that trial must not give it back a second time, or the
+    resume command would owe one trial more than the sweep has left."""
+    engine = LocalEngine.create(
+        str(tmp_path / "journal.log"), definition("random", {"x": {"min": 0.0, "max": 1.0}})
+    )
+    tickets = tmp_path / "tickets"
+    agent = TicketedEngine(engine, tickets, count=6)
+    done = agent.ask()
+    assert done is not None
+    agent.tell(done, TrialState.FINISHED, 0.5, None)
+    assert agent.ask() is not None  # running when the interrupt comes
+
+    def interrupted(trial):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine, "_propose", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        agent.ask()  # the engine claimed a third trial, then the interrupt
+    released = agent.release_unfinished("interrupted by the user (SIGINT)")
+    assert [r.state for r in released] == [TrialState.FAILED, TrialState.FAILED]
+    assert tickets_taken(tickets) == 1  # the finished trial's: 6 - 1 owed on resume
+    engine.close()
 
 
 def test_agent_command_joins_the_sweep_and_replaces_the_folders():
