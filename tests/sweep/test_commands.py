@@ -105,9 +105,11 @@ def test_printed_join_and_rerun_commands_run_from_another_folder(tmp_path):
 
     # the join command runs the grid's two remaining points (its count is 2 as well), and
     # an environment prefix reaches it, as when one agent is put on each GPU
-    joined = run_pasted(f"CUDA_VISIBLE_DEVICES=7 {join}", tmp_path)
+    # (its own folder: Hydra names sweep folders by the second, and both runs of this fast
+    # app may start within one second; relative, so it is under the launch folder)
+    joined = run_pasted(f"CUDA_VISIBLE_DEVICES=7 {join} hydra.sweep.dir=joined", tmp_path)
     assert joined.returncode == 0, joined.stderr
-    sweep_dir = sorted(project.glob("multirun/*/*"))[-1]  # the joining process's
+    sweep_dir = project / "joined"
     seen = [json.loads(path.read_text()) for path in sweep_dir.glob("*/trial.json")]
     assert [record["cuda_visible_devices"] for record in seen] == ["7", "7"]
     summary = yaml.safe_load((sweep_dir / "optimization_results.yaml").read_text())

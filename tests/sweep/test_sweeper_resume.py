@@ -87,9 +87,11 @@ def test_run_cap_holds_across_processes(tmp_path):
 
 
 def test_killed_sweep_resumes_and_loses_no_finished_trial(tmp_path):
-    first = start_sweep(tmp_path, *GRID, "sleep=1", sweep_dir="a", log_name="a.log")
+    # the grid runs x = 0, 1, 2, ... in order: x = 0-2 finish, x = 3 holds until the kill
+    first = start_sweep(tmp_path, *GRID, "hold_above=2.5", sweep_dir="a", log_name="a.log")
     sweep_id = wait_for_sweep_id(tmp_path / "a.log")
     wait_for_jobs(tmp_path / "a", 3)
+    wait_for_path(tmp_path / "a" / "3" / "started")  # trial 3's job runs: killed mid-trial
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=30)
     before = stored_trials(tmp_path, sweep_id)
