@@ -132,17 +132,20 @@ def test_printed_join_and_rerun_commands_run_from_another_folder(tmp_path):
 def test_the_resume_command_after_an_interrupt_finishes_what_was_asked(tmp_path):
     project = make_project(tmp_path)
     log_path = tmp_path / "first.log"
+    go = tmp_path / "go"  # until it exists, a job with x = 1 holds (the grid's second point)
     with log_path.open("w") as log:
         first = subprocess.Popen(
-            launch(project, tmp_path, "hydra.sweeper.count=3", "sleep=1"),
+            launch(
+                project, tmp_path, "hydra.sweeper.count=3", "hold_above=0.5", f"hold_until={go}"
+            ),
             cwd=project,
             env=sweep_env(tmp_path),
             stdout=log,
             stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 120
-        # the first trial is done and the second one's job runs
-        while not list(project.glob("multirun/*/*/1/.hydra/config.yaml")):
+        # the first trial is done and the second one's job runs, held
+        while not list(project.glob("multirun/*/*/1/started")):
             assert time.monotonic() < deadline, log_path.read_text()
             time.sleep(0.05)
         first.send_signal(signal.SIGINT)
@@ -150,6 +153,7 @@ def test_the_resume_command_after_an_interrupt_finishes_what_was_asked(tmp_path)
     resume = printed_command(log_path.read_text(), "Resume this sweep with")
     assert len(list(project.glob("multirun/*/*/*/trial.json"))) == 1
     assert "hydra.sweeper.count=2" in resume
+    go.touch()  # the resumed run's jobs run through
 
     resumed = run_pasted(resume, tmp_path)
     assert resumed.returncode == 0, resumed.stderr
