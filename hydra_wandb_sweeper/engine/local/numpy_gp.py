@@ -260,14 +260,17 @@ class NumpyGPSampler(optuna.samplers.BaseSampler):
         *,
         seed: int | None = None,
         local_searches: int = 3,
-        max_trials: int | None = None,
-        subset: Callable[..., list[FrozenTrial]] | None = None,
+        # the finished trials the model is fitted on (None: all of them), from all of them,
+        # the study's direction and this sampler's random generator
+        subset: Callable[
+            [list[FrozenTrial], StudyDirection, np.random.Generator], list[FrozenTrial]
+        ]
+        | None = None,
     ) -> None:
         self._rng = np.random.default_rng(seed)
         self._independent = optuna.samplers.RandomSampler(seed=seed)
         self._intersection = IntersectionSearchSpace()
         self._local_searches = local_searches
-        self._max_trials = max_trials
         self._subset = subset
         self._theta: dict[tuple[str, ...], np.ndarray] = {}  # the last fit, to start from
 
@@ -303,8 +306,8 @@ class NumpyGPSampler(optuna.samplers.BaseSampler):
         finished = [t for t in trials if all(n in t.params for n in encoding.names)]
         if not finished:
             return {}
-        if self._subset is not None and self._max_trials is not None:
-            finished = self._subset(finished, study.direction, self._max_trials, self._rng)
+        if self._subset is not None:
+            finished = self._subset(finished, study.direction, self._rng)
         model = self._model(encoding, finished, study.direction)
         running = trials_cached(study, (TrialState.RUNNING,))
         believed = [

@@ -121,7 +121,9 @@ def torch_free_gp(
     from hydra_wandb_sweeper.engine.local.numpy_gp import NumpyGPSampler
 
     return NumpyGPSampler(
-        seed=seed, local_searches=local_searches, max_trials=GP_MAX_TRIALS, subset=fitting_subset
+        seed=seed,
+        local_searches=local_searches,
+        subset=lambda trials, direction, rng: fitting_subset(trials, direction, GP_MAX_TRIALS, rng),
     )
 
 
