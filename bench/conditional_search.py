@@ -204,8 +204,8 @@ def methods(startup: int) -> dict[str, Run]:
         "ours: GP, inactive drawn and ignored (default)": engine_run(
             "bayes", "gp", startup, SAMPLE
         ),
-        "GP without torch (numpy), inactive drawn and ignored": engine_run(
-            "bayes", "gp", startup, SAMPLE, peers.numpy_gp_factory()
+        "gp_torch (Optuna's GPSampler), inactive drawn and ignored": engine_run(
+            "bayes", "gp_torch", startup, SAMPLE
         ),
         "GP, inactive at a placeholder (first default)": engine_run("bayes", "gp", startup, IMPUTE),
         "GP, inactive left out (define-by-run)": engine_run("bayes", "gp", startup, SKIP),

@@ -36,7 +36,9 @@ def ensure_venv() -> Path:
         return python
     print(f"installing HEBO into {VENV} (once)", file=sys.stderr)
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
-    install = [str(python), "-m", "pip", "install", "-q", "--only-binary=:all:", *PACKAGES]
+    # --prefer-binary, not --only-binary: pymoo 0.6.0 (HEBO's pin) has no wheel for every
+    # Python, and its source distribution builds here.
+    install = [str(python), "-m", "pip", "install", "-q", "--prefer-binary", *PACKAGES]
     subprocess.run(install, check=True)
     return python
 

@@ -61,8 +61,7 @@ def sampler_factory(factory: SamplerFactory | None) -> Iterator[None]:
 
 
 def numpy_gp_factory(local_searches: int | None = None) -> SamplerFactory:
-    """The default bayes with the numpy GP in place of Optuna's torch GP (and, if given,
-    another number of local searches of its acquisition)."""
+    """The default bayes with another number of local searches of its GP's acquisition."""
     from hydra_wandb_sweeper.engine.local import samplers
 
     def build(
@@ -70,7 +69,7 @@ def numpy_gp_factory(local_searches: int | None = None) -> SamplerFactory:
     ) -> Any:
         if method != "bayes":
             return samplers.build_sampler(method, seed, bayes, conditional=conditional)
-        model = samplers.torch_free_gp(seed, local_searches or samplers.GP_LOCAL_SEARCHES)
+        model = samplers.numpy_gp(seed, local_searches or samplers.GP_LOCAL_SEARCHES)
         return samplers.SobolStartup(model, bayes[1], seed)
 
     return build

@@ -41,7 +41,6 @@ from hydra_wandb_sweeper.engine.local.samplers import (
     BoundedGPSampler,
     SobolStartup,
     build_sampler,
-    torch_free_gp,
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -68,11 +67,11 @@ SPACES: dict[str, tuple[Callable[[Any], float], dict[str, Any]]] = {
     "categorical": (_categorical, {key: {"values": v} for key, v in _CATEGORIES.items()}),
 }
 SAMPLERS: dict[str, Callable[[], optuna.samplers.BaseSampler]] = {
-    "ours bayes gp (default)": lambda: build_sampler("bayes", 0, ("gp", 10)),
-    "ours gp, 10 local searches (before)": lambda: SobolStartup(
+    "ours bayes gp (default: numpy)": lambda: build_sampler("bayes", 0, ("gp", 10)),
+    "ours bayes gp_torch": lambda: build_sampler("bayes", 0, ("gp_torch", 10)),
+    "ours gp_torch, 10 local searches (before)": lambda: SobolStartup(
         BoundedGPSampler(seed=0, n_startup_trials=0, local_searches=10), 10, 0
     ),
-    "ours bayes gp without torch (numpy)": lambda: SobolStartup(torch_free_gp(0), 10, 0),
     "ours bayes tpe": lambda: build_sampler("bayes", 0, ("tpe", 10)),
     "ours random": lambda: build_sampler("random", 0, ("gp", 10)),
 }
@@ -81,7 +80,7 @@ import json, sys, time
 from hydra_wandb_sweeper.engine.base import TrialState
 from hydra_wandb_sweeper.engine.local.engine import LocalEngine
 start = time.process_time()
-engine = LocalEngine.join(sys.argv[1], sys.argv[2], seed=1)
+engine = LocalEngine.join(sys.argv[1], sys.argv[2], seed=1, bayes=(sys.argv[3], 5))
 opened = time.process_time()
 trial = engine.ask()
 asked = time.process_time()
@@ -166,8 +165,8 @@ class Sweep:
         self.engine.definition = dataclasses.replace(self.engine.definition, run_cap=None)
         return 1000 * statistics.median(costs)
 
-    def new_process(self) -> dict[str, float]:
-        command = [sys.executable, "-c", OPENING, self.storage, self.engine.sweep_id]
+    def new_process(self, bayes_sampler: str) -> dict[str, float]:
+        command = [sys.executable, "-c", OPENING, self.storage, self.engine.sweep_id, bayes_sampler]
         output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
         self.runs.append((self.runs[-1][0], 1.0))  # the trial it ran
         return json.loads(output.strip().splitlines()[-1])
@@ -189,9 +188,12 @@ def measure(
                 costs = [wandb.suggest(config, sweep.runs, seed)[1] for seed in range(repeats)]
                 rows.setdefault(f"W&B {method}", {})[size] = statistics.median(costs)
             rows.setdefault("ask+tell with run_cap (ms)", {})[size] = sweep.bookkeeping_ms()
-            opening = sweep.new_process()
-            rows.setdefault("new process: open the sweep", {})[size] = opening["open"]
-            rows.setdefault("new process: first bayes suggestion", {})[size] = opening["first"]
+            for sampler in ("gp", "gp_torch"):
+                opening = sweep.new_process(sampler)
+                if sampler == "gp":
+                    rows.setdefault("new process: open the sweep", {})[size] = opening["open"]
+                name = f"new process: first bayes suggestion ({sampler})"
+                rows.setdefault(name, {})[size] = opening["first"]
             print(f"{storage.split('/')[-1]}: {size} trials measured", file=sys.stderr)
     finally:
         sweep.engine.close()
@@ -205,7 +207,7 @@ def print_table(title: str, rows: dict[str, dict[int, float]], sizes: list[int])
         print(
             f"{name:40}" + "".join(f"{cells[s]:9.3g}" if s in cells else f"{'-':>9}" for s in sizes)
         )
-    ours, peer = rows.get("ours bayes gp (default)", {}), rows.get("W&B bayes", {})
+    ours, peer = rows.get("ours bayes gp (default: numpy)", {}), rows.get("W&B bayes", {})
     ratios = [f"{ours[s] / peer[s]:9.2f}" if peer.get(s) else f"{'-':>9}" for s in sizes]
     print(f"{'ours bayes gp / W&B bayes':40}" + "".join(ratios))
 

@@ -122,8 +122,8 @@ class WandbSweeperConf:
     storage: str | None = None
     # sampler seed of the local engine (None: random)
     seed: int | None = None
-    # sampler behind method: bayes on the local engine: gp (Optuna's GPSampler; without torch
-    # the same GP model on numpy and scipy) | tpe
+    # sampler behind method: bayes on the local engine: gp (Optuna's GP model on numpy and
+    # scipy) | gp_torch (Optuna's GPSampler itself; needs torch, the gp extra) | tpe
     bayes_sampler: str = "gp"
     # trials of the start-up design (scrambled Sobol) before the bayes sampler fits its
     # model; 5 measured best of 2, 5 and 10 over 10-40 trials on Branin, Hartmann-6 and the

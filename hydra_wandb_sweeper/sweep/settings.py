@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, fields
@@ -16,7 +17,7 @@ from hydra_wandb_sweeper.searchspace.distributions import nearest
 from hydra_wandb_sweeper.searchspace.space import plain
 
 ENGINES = ("local", "wandb")
-BAYES_SAMPLERS = ("gp", "tpe")
+BAYES_SAMPLERS = ("gp", "gp_torch", "tpe")
 KNOWN_KEYS = tuple(f.name for f in fields(WandbSweeperConf) if not f.name.startswith("_"))
 # Settings of other sweepers people come from (Hydra's Optuna sweeper, captain-pool's
 # hydra-wandb-sweeper), and what says the same here.
@@ -27,7 +28,7 @@ FOREIGN_KEYS = {
     "parameters with when: under hydra.sweeper.parameters",
     "direction": "use metric.goal (minimize or maximize)",
     "study_name": "use name (the sweep's display name) or sweep_id (join a stored sweep)",
-    "sampler": "use method (grid, random or bayes) and bayes_sampler (gp or tpe)",
+    "sampler": "use method (grid, random or bayes) and bayes_sampler (gp, gp_torch or tpe)",
     "wandb_sweep_config": "paste its keys (method, metric, parameters, ...) directly "
     "under hydra.sweeper",
     "num_agents": "use agents (processes that run the sweep side by side, like `wandb agent` "
@@ -134,6 +135,25 @@ def _one_of(key: str, value: Any, allowed: tuple[str, ...]) -> str:
         f"hydra.sweeper.{key}",
         f"got {value!r}, expected one of {', '.join(allowed)}.{nearest(str(value), allowed)}",
     )
+
+
+def _bayes_sampler(value: Any) -> str:
+    chosen = _one_of("bayes_sampler", value, BAYES_SAMPLERS)
+    if chosen == "gp_torch" and not _torch_installed():
+        raise SweepConfigError(
+            "hydra.sweeper.bayes_sampler",
+            "got 'gp_torch', Optuna's GPSampler, which runs on torch, and torch is not "
+            "installed: pip install 'hydra-wandb-sweeper[gp]', or use gp (the same model on "
+            "numpy and scipy, the default)",
+        )
+    return chosen
+
+
+def _torch_installed() -> bool:
+    try:
+        return importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):  # a blocked or half-installed torch
+        return False
 
 
 def _optional_mapping(key: str, value: Any) -> Mapping[str, Any] | None:
@@ -262,7 +282,7 @@ def read_settings(raw: Mapping[str, Any], launch_dir: Path) -> SweepSettings:
         max_failure_rate=float(failure_rate),
         storage=_storage_spec(values.get("storage"), launch_dir),
         seed=_integer("seed", values.get("seed")),
-        bayes_sampler=_one_of("bayes_sampler", _given(values, "bayes_sampler"), BAYES_SAMPLERS),
+        bayes_sampler=_bayes_sampler(_given(values, "bayes_sampler")),
         bayes_startup_trials=_positive_int(
             "bayes_startup_trials", _given(values, "bayes_startup_trials")
         )

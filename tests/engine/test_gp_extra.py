@@ -1,5 +1,5 @@
-"""Without torch (the ``gp`` extra), every method runs and ``bayes`` says once that its GP runs
-on numpy and scipy.
+"""Without torch (the ``gp`` extra), every method runs, ``bayes`` keeps its default GP (on
+numpy and scipy), and asking for Optuna's torch GP says what to install before any trial.
 
 torch is hidden from a real sweep's process by a ``sitecustomize`` module that puts a finder
 refusing it first on ``sys.meta_path``, so that ``import torch`` fails as it does where torch is
@@ -20,8 +20,6 @@ import pytest
 from hydra_wandb_sweeper.engine.local import samplers
 from hydra_wandb_sweeper.engine.local.numpy_gp import NumpyGPSampler
 from tests.support.sweeper_helpers import run_checked, sweep_command, sweep_env
-
-NOTE = "method: bayes: the GP runs on numpy and scipy, since torch is not installed"
 
 
 @pytest.fixture
@@ -54,26 +52,21 @@ def torch_hidden_here(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "meta_path", [namespace["NoTorch"](), *sys.meta_path])
 
 
-def test_the_gp_runs_where_torch_is_installed():
-    assert samplers.gp_available()
-    sampler = samplers.build_sampler("bayes", 0, ("gp", 5))
-    assert isinstance(sampler._model, samplers.BoundedGPSampler)
+def test_the_default_gp_is_the_numpy_one_and_gp_torch_is_optunas():
+    default = samplers.build_sampler("bayes", 0, ("gp", 5))
+    torch_gp = samplers.build_sampler("bayes", 0, ("gp_torch", 5))
+    assert isinstance(default._model, NumpyGPSampler)
+    assert isinstance(torch_gp._model, samplers.BoundedGPSampler)
 
 
-def test_without_torch_bayes_builds_the_numpy_gp_and_says_so_once(torch_hidden_here, caplog):
-    samplers._say_gp_runs_on_numpy.cache_clear()
-    assert not samplers.gp_available()
-    with caplog.at_level("INFO", logger=samplers.__name__):
-        first = samplers.build_sampler("bayes", 0, ("gp", 5))
-        second = samplers.build_sampler("bayes", 1, ("gp", 5))
-        chosen = samplers.build_sampler("bayes", 0, ("tpe", 5))
-    samplers._say_gp_runs_on_numpy.cache_clear()
-    assert all(isinstance(s._model, NumpyGPSampler) for s in (first, second))
-    assert isinstance(chosen._model, optuna.samplers.TPESampler)
-    lines = [r.getMessage() for r in caplog.records if NOTE in r.getMessage()]
-    assert len(lines) == 1, caplog.text
-    assert "hydra-wandb-sweeper[gp]" in lines[0]
-    assert "torch" not in sys.modules  # the numpy GP never imported it
+def test_without_torch_bayes_builds_the_numpy_gp_and_never_imports_torch(torch_hidden_here):
+    gp = samplers.build_sampler("bayes", 0, ("gp", 5))
+    tpe = samplers.build_sampler("bayes", 0, ("tpe", 5))
+    assert isinstance(gp._model, NumpyGPSampler)
+    assert isinstance(tpe._model, optuna.samplers.TPESampler)
+    study = optuna.create_study(sampler=gp)
+    study.optimize(lambda t: (t.suggest_float("x", -2, 2) - 1) ** 2, n_trials=7)
+    assert "torch" not in sys.modules
 
 
 def _sweep_without_torch(
@@ -104,20 +97,55 @@ def test_a_sweep_without_torch_runs_every_method(tmp_path, no_torch, method):
     )
     output = completed.stdout + completed.stderr
     assert "Traceback" not in output
-    assert output.count(NOTE) == (1 if method == "bayes" else 0), output
+    assert "not installed" not in output, output  # nothing to say: torch is not needed
     assert len(list((tmp_path / "multirun").glob("*/trial.json"))) == (3 if method == "grid" else 7)
 
 
-@pytest.mark.slow
-def test_choosing_tpe_prints_no_note_without_torch(tmp_path, no_torch):
-    completed = _sweep_without_torch(
-        tmp_path,
-        no_torch,
-        "hydra.sweeper.method=bayes",
-        "hydra.sweeper.bayes_sampler=tpe",
-        "hydra.sweeper.metric.name=loss",
-        "hydra.sweeper.count=4",
-        "hydra.sweeper.bayes_startup_trials=2",
-        "x=interval(-2,2)",
+def test_gp_torch_without_torch_is_a_config_error_before_any_trial(tmp_path, no_torch):
+    env = sweep_env(tmp_path)
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join([str(no_torch), root, env.get("PYTHONPATH", "")])
+    completed = run_checked(
+        sweep_command(
+            tmp_path,
+            "hydra.sweeper.method=bayes",
+            "hydra.sweeper.bayes_sampler=gp_torch",
+            "hydra.sweeper.metric.name=loss",
+            "hydra.sweeper.count=4",
+            "x=interval(-2,2)",
+        ),
+        cwd=tmp_path,
+        env=env,
+        check=False,
+        timeout=300,
     )
-    assert NOTE not in completed.stdout + completed.stderr
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 1, output
+    assert "Traceback" not in output
+    assert "hydra.sweeper.bayes_sampler: got 'gp_torch'" in output
+    assert "pip install 'hydra-wandb-sweeper[gp]'" in output
+    assert not list(tmp_path.glob("multirun/*/trial.json"))
+
+
+@pytest.mark.slow
+def test_gp_torch_runs_optunas_gp_in_a_real_sweep_of_two_agents(tmp_path):
+    completed = run_checked(
+        sweep_command(
+            tmp_path,
+            "hydra.sweeper.method=bayes",
+            "hydra.sweeper.bayes_sampler=gp_torch",
+            "hydra.sweeper.metric.name=loss",
+            "hydra.sweeper.seed=0",
+            "hydra.sweeper.agents=2",
+            "hydra.sweeper.count=6",
+            "hydra.sweeper.bayes_startup_trials=2",
+            "x=interval(-2,2)",
+        ),
+        cwd=tmp_path,
+        env=sweep_env(tmp_path),
+        check=True,
+        timeout=300,
+    )
+    assert "Traceback" not in completed.stdout + completed.stderr
+    trials = list((tmp_path / "multirun").glob("*/trial.json"))
+    assert len(trials) == 6

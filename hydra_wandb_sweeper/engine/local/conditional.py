@@ -28,6 +28,7 @@ from optuna.distributions import (
     IntDistribution,
 )
 
+from hydra_wandb_sweeper.engine.local.samplers import GP, GP_TORCH
 from hydra_wandb_sweeper.engine.local.sampling import suggest
 from hydra_wandb_sweeper.searchspace.conditions import is_active, ordered
 from hydra_wandb_sweeper.searchspace.space import Parameter
@@ -37,7 +38,7 @@ IMPUTE, SKIP, SAMPLE = "impute", "skip", "sample"
 
 def inactive_handling(method: str, bayes_sampler: str) -> str:
     """How the sampler of ``method`` treats parameters that do not apply (see above)."""
-    return SAMPLE if method == "bayes" and bayes_sampler == "gp" else SKIP
+    return SAMPLE if method == "bayes" and bayes_sampler in (GP, GP_TORCH) else SKIP
 
 
 def sample_active(
