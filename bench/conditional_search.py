@@ -8,6 +8,8 @@ unless it says Optuna:
 - ours, the default: the GP models the flattened space, every parameter drawn in every
   trial and the inactive ones thrown away (``engine/local/conditional.py``, ``sample``; a
   conditional space written as a flat one, as W&B's bayes sees it);
+- gp_torch: Optuna's GPSampler on torch (``bayes_sampler: gp_torch``), inactive parameters
+  drawn and ignored as by the default;
 - GP + placeholders, the first default: the same GP, an inactive parameter stored at one
   fixed value (``impute``);
 - GP, inactive left out: Optuna's define-by-run default (the GP fits the parameters every

@@ -60,8 +60,11 @@ def sampler_factory(factory: SamplerFactory | None) -> Iterator[None]:
         engine_module.build_sampler = original
 
 
-def numpy_gp_factory(local_searches: int | None = None) -> SamplerFactory:
-    """The default bayes with another number of local searches of its GP's acquisition."""
+def numpy_gp_factory(
+    local_searches: int | None = None, output_warping: bool = True
+) -> SamplerFactory:
+    """The default bayes with another number of local searches of its GP's acquisition, or
+    with its scores power-transformed before the fit."""
     from hydra_wandb_sweeper.engine.local import samplers
 
     def build(
@@ -69,7 +72,9 @@ def numpy_gp_factory(local_searches: int | None = None) -> SamplerFactory:
     ) -> Any:
         if method != "bayes":
             return samplers.build_sampler(method, seed, bayes, conditional=conditional)
-        model = samplers.numpy_gp(seed, local_searches or samplers.GP_LOCAL_SEARCHES)
+        model = samplers.numpy_gp(
+            seed, local_searches or samplers.GP_LOCAL_SEARCHES, output_warping=output_warping
+        )
         return samplers.SobolStartup(model, bayes[1], seed)
 
     return build

@@ -42,8 +42,9 @@ from tuning_tasks import SLOW_TASKS, TASKS
 CHECKPOINTS = (10, 20, 40)
 RESULTS = Path(__file__).resolve().parent / "results" / "search_suite.jsonl"
 # The sweeper's default bayes, under the name of the variant it is: Optuna's GP model on
-# numpy and scipy (engine/local/numpy_gp.py) after 5 Sobol start-up trials.
-DEFAULT = "ours gp-numpy sobol5"
+# numpy and scipy (engine/local/numpy_gp.py), fitted on power-transformed scores, after 5
+# Sobol start-up trials.
+DEFAULT = "ours gp-numpy sobol5 warp"
 # bayes_sampler: gp_torch, Optuna's GPSampler on torch (the default until the numpy GP
 # measured level with it at 2-5x less CPU).
 TORCH_GP = "ours gp sobol5 ls3"
@@ -87,9 +88,19 @@ def methods(engines: Engines) -> dict[str, peers.Run]:
     table: dict[str, peers.Run] = {
         # before: Optuna's 10 local searches of the acquisition function
         DEFAULT: peers.ours("bayes"),
-        "ours gp-numpy sobol5 ls10": peers.ours("bayes", factory=peers.numpy_gp_factory(10)),
-        "ours gp-numpy sobol3": peers.ours("bayes", ("gp", 3)),
-        "ours gp-numpy sobol4": peers.ours("bayes", ("gp", 4)),
+        # the numpy GP on standardised scores, without the power transform
+        "ours gp-numpy sobol5": peers.ours(
+            "bayes", factory=peers.numpy_gp_factory(output_warping=False)
+        ),
+        "ours gp-numpy sobol5 ls10": peers.ours(
+            "bayes", factory=peers.numpy_gp_factory(10, output_warping=False)
+        ),
+        "ours gp-numpy sobol3": peers.ours(
+            "bayes", ("gp", 3), factory=peers.numpy_gp_factory(output_warping=False)
+        ),
+        "ours gp-numpy sobol4": peers.ours(
+            "bayes", ("gp", 4), factory=peers.numpy_gp_factory(output_warping=False)
+        ),
         TORCH_GP: peers.ours("bayes", ("gp_torch", 5)),
         # gp_torch with Optuna's 10 local searches of the acquisition
         "ours gp sobol5": peers.ours("bayes", ("gp_torch", 5), factory=gp_factory(10)),

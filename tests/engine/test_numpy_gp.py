@@ -6,7 +6,7 @@ import numpy as np
 import optuna
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
-from scipy import optimize
+from scipy import optimize, stats
 
 from hydra_wandb_sweeper.engine.local import numpy_gp
 from hydra_wandb_sweeper.engine.local.numpy_gp import NumpyGPSampler, _Encoding
@@ -112,3 +112,39 @@ def test_an_integer_over_millions_of_values_needs_no_grid():
     study.optimize(objective, n_trials=8)
     assert all(1 <= t.params["n"] <= 50_000_000 for t in study.trials)
     assert all(isinstance(t.params["m"], int) for t in study.trials)
+
+
+def test_output_warping_keeps_the_order_and_tames_an_outlier():
+    """One far better trial (a deep narrow optimum) would dominate a standardised fit; the
+    power transform pulls it in without reordering anything."""
+    scores = np.array([0.0, 0.1, 0.15, 0.2, 0.3, 0.35, 0.5, 9.0])
+    warped = numpy_gp._yeo_johnson(numpy_gp._standardised(scores))
+    assert np.array_equal(np.argsort(warped), np.argsort(scores))
+    assert abs(stats.skew(warped)) < abs(stats.skew(scores)), warped
+
+    def outlier_gap(values: np.ndarray) -> float:  # how far out, in the others' spread
+        return float((values[-1] - values[-2]) / np.ptp(values[:-1]))
+
+    assert outlier_gap(warped) < outlier_gap(scores) / 5, warped
+    constant = np.full(5, 0.7)
+    assert np.array_equal(numpy_gp._yeo_johnson(constant), constant)
+    assert np.array_equal(numpy_gp._yeo_johnson(scores[:2]), scores[:2])  # too few to fit
+
+
+def test_the_sampler_fits_warped_scores_only_when_asked():
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    trials = [
+        optuna.trial.create_trial(
+            params={"x": x},
+            distributions={"x": FloatDistribution(-4, 4)},
+            value=value,
+        )
+        for x, value in ((-3.0, 0.1), (-1.0, 0.2), (0.5, 0.3), (2.5, 0.4), (3.5, 50.0))
+    ]
+    encoding = _Encoding.of({"x": FloatDistribution(-4, 4)})
+    direction = optuna.study.StudyDirection.MINIMIZE
+    plain = NumpyGPSampler(seed=0, output_warping=False)._model(encoding, trials, direction)
+    warped = NumpyGPSampler(seed=0)._model(encoding, trials, direction)
+    assert np.array_equal(np.argsort(plain.y), np.argsort(warped.y))
+    # the bad outlier sits about 2 standard deviations out, not 2 away from a huddle at 0.5
+    assert np.ptp(warped.y[:4]) > 2 * np.ptp(plain.y[:4]), (plain.y, warped.y)

@@ -35,7 +35,7 @@ from optuna.distributions import (
 from optuna.search_space import IntersectionSearchSpace
 from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
-from scipy import linalg, optimize, special
+from scipy import linalg, optimize, special, stats
 
 from hydra_wandb_sweeper.engine.local.optuna_private import trials_cached
 
@@ -266,8 +266,12 @@ class NumpyGPSampler(optuna.samplers.BaseSampler):
             [list[FrozenTrial], StudyDirection, np.random.Generator], list[FrozenTrial]
         ]
         | None = None,
+        # fit the GP on the scores after a Yeo-Johnson power transform (HEBO's output
+        # warping): a few far better or far worse trials then weigh less against the rest
+        output_warping: bool = True,
     ) -> None:
         self._rng = np.random.default_rng(seed)
+        self._output_warping = output_warping
         self._independent = optuna.samplers.RandomSampler(seed=seed)
         self._intersection = IntersectionSearchSpace()
         self._local_searches = local_searches
@@ -333,11 +337,30 @@ class NumpyGPSampler(optuna.samplers.BaseSampler):
         if not finite.all():
             low, high = (scores[finite].min(), scores[finite].max()) if finite.any() else (0, 0)
             scores = np.clip(np.nan_to_num(scores, nan=low), low, high)
-        y = (scores - scores.mean()) / max(1e-10, float(scores.std()))
+        y = _standardised(scores)
+        if self._output_warping:
+            y = _standardised(_yeo_johnson(y))
         start = self._theta.get(encoding.names, np.zeros(len(encoding.names) + 2))
         theta = _fit(x, y, encoding.categorical, start)
         self._theta[encoding.names] = theta
         return _Model(x, y, encoding.categorical, theta)
+
+
+def _standardised(values: np.ndarray) -> np.ndarray:
+    return (values - values.mean()) / max(1e-10, float(values.std()))
+
+
+def _yeo_johnson(values: np.ndarray) -> np.ndarray:
+    """``values`` power-transformed towards a normal shape (order kept); unchanged where the
+    transform cannot be fitted."""
+    if len(values) < 3 or float(np.ptp(values)) == 0:
+        return values
+    with np.errstate(all="ignore"):
+        try:
+            transformed, _ = stats.yeojohnson(values)
+        except (ValueError, FloatingPointError):
+            return values
+    return transformed if np.all(np.isfinite(transformed)) else values
 
 
 def _best_point(

@@ -96,7 +96,7 @@ def build_sampler(
 
 
 def numpy_gp(
-    seed: int | None, local_searches: int = GP_LOCAL_SEARCHES
+    seed: int | None, local_searches: int = GP_LOCAL_SEARCHES, output_warping: bool = True
 ) -> optuna.samplers.BaseSampler:
     """The default GP of ``bayes``: Optuna's model on numpy and scipy, fitted on the same
     bounded subset of trials as ``gp_torch``."""
@@ -105,6 +105,7 @@ def numpy_gp(
     return NumpyGPSampler(
         seed=seed,
         local_searches=local_searches,
+        output_warping=output_warping,
         subset=lambda trials, direction, rng: fitting_subset(trials, direction, GP_MAX_TRIALS, rng),
     )
 
