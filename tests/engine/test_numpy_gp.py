@@ -7,6 +7,7 @@ import optuna
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from scipy import optimize, stats
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from hydra_wandb_sweeper.engine.local import numpy_gp
 from hydra_wandb_sweeper.engine.local.numpy_gp import NumpyGPSampler, _Encoding
@@ -148,3 +149,23 @@ def test_the_sampler_fits_warped_scores_only_when_asked():
     assert np.array_equal(np.argsort(plain.y), np.argsort(warped.y))
     # the bad outlier sits about 2 standard deviations out, not 2 away from a huddle at 0.5
     assert np.ptp(warped.y[:4]) > 2 * np.ptp(plain.y[:4]), (plain.y, warped.y)
+
+
+def _blas_threads() -> int:
+    return max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+
+
+def test_blas_runs_on_one_thread_while_it_proposes_and_is_restored_after():
+    """The GP's matrices are small: BLAS threads only spin (4-5x the CPU on a busy machine)."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    seen: list[int] = []
+
+    def everything(trials, direction, rng):  # called in the middle of a proposal
+        seen.append(_blas_threads())
+        return trials
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        study = optuna.create_study(sampler=NumpyGPSampler(seed=0, subset=everything))
+        study.optimize(lambda t: (t.suggest_float("x", -4, 4) - 1.3) ** 2, n_trials=4)
+        assert _blas_threads() == 2
+    assert seen and set(seen) == {1}, seen
