@@ -1,4 +1,4 @@
-"""The numpy GP (``bayes`` without torch): its encoding, its fit's gradient, and its search."""
+"""The numpy GP (``bayes``'s default): its encoding, its fit, its search and its BLAS threads."""
 
 from __future__ import annotations
 
