@@ -88,6 +88,7 @@ def methods(engines: Engines) -> dict[str, peers.Run]:
     table: dict[str, peers.Run] = {
         # before: Optuna's 10 local searches of the acquisition function
         DEFAULT: peers.ours("bayes"),
+        "ours gp-numpy sobol5 warp ls10": peers.ours("bayes", factory=peers.numpy_gp_factory(10)),
         # the numpy GP on standardised scores, without the power transform
         "ours gp-numpy sobol5": peers.ours(
             "bayes", factory=peers.numpy_gp_factory(output_warping=False)
