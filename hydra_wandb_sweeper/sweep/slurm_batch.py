@@ -36,6 +36,13 @@ _STATE = re.compile(
 _STEPD_ERROR = re.compile(r"^slurmstepd\S*: error: (?P<why>(?!\*\*\*)[^\n]+)$", re.MULTILINE)
 _JOB_ID = re.compile(r"\d+(_\d+)?")
 _NOT_REQUEUED = re.compile(r"Job not requeued because: (?P<why>[^\n]*)")
+# How often the jobs in flight are checked for a requeue after a node failure. SLURM requeues
+# such a job at once, so submitit sees NODE_FAIL only if it polls in between (on a busy
+# machine, 2 runs in 3 it did not: the job then ran its trial again, unseen). sacct's
+# --duplicates keeps the NODE_FAIL record.
+REQUEUE_CHECK_SECONDS = 10.0
+# sacct states of a job that is still to run or running
+_NOT_ENDED = ("PENDING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "RUNNING", "CONFIGURING")
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +62,15 @@ def launch_batch(
     if not is_slurm_launcher(launcher) or len(batch) == 0:
         return launcher.launch(batch, initial_job_idx=initial_job_idx)
     outcomes: list[JobReturn | None] = [None] * len(batch)
+    submitted_before = _submitted_jobs(launcher)
+    watch = _NodeFailureWatch(launcher, submitted_before)
 
     def wait_for(index: int) -> None:
         try:
             (outcome,) = launcher.launch([batch[index]], initial_job_idx + index)
         except Exception as error:
-            outcomes[index] = _failed_return(batch[index], error)
-            _cancel_if_requeued(error)
+            watch.cancel_if_requeued(error)
+            outcomes[index] = _failed_return(batch[index], error, watch.cancelled)
         else:
             outcomes[index] = _explain_time_limit(outcome)
 
@@ -70,8 +79,8 @@ def launch_batch(
         threading.Thread(target=wait_for, args=(index,), name=f"slurm-trial-{index}", daemon=True)
         for index in range(len(batch))
     ]
-    submitted_before = _submitted_jobs(launcher)
     try:
+        watch.start()
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -84,18 +93,22 @@ def launch_batch(
             log.warning(f"Cancelling the SLURM jobs of the trials in flight: {' '.join(in_flight)}")
         _cancel(in_flight)
         raise
+    finally:
+        watch.stop()
     return [outcome for outcome in outcomes if outcome is not None]
 
 
-def slurm_reason(error: BaseException) -> str:
-    """One line saying how SLURM ended the job, from submitit's message."""
+def slurm_reason(error: BaseException, cancelled: dict[str, str] | None = None) -> str:
+    """One line saying how SLURM ended the job, from submitit's message; ``cancelled``: the
+    state of each job cancelled here after SLURM requeued it (its CANCELLED says less)."""
     text = str(error)
     state = _STATE.search(text)
     if state:
         why = _STEPD_ERROR.search(text)
         detail = f": {why['why'].strip()}" if why else ""
+        ended = (cancelled or {}).get(state["job"], state["state"])
         return (
-            f"SLURM job {state['job']} ended {state['state']} before the task returned"
+            f"SLURM job {state['job']} ended {ended} before the task returned"
             f"{detail} (its logs: {Path(state['result']).parent})"
         )
     not_requeued = _NOT_REQUEUED.search(text)
@@ -130,26 +143,89 @@ def _cancel(job_ids: Sequence[str]) -> None:
         log.error(f"Could not cancel SLURM jobs {' '.join(job_ids)}: {error}")
 
 
-def _cancel_if_requeued(error: BaseException) -> None:
-    """SLURM requeues a job that lost its node (NODE_FAIL): its trial is failed now, so that
-    job must not run it again later, unseen."""
-    state = _STATE.search(str(error))
-    if state is None:
-        return
-    job_id = state["job"]
+class _NodeFailureWatch:
+    """SLURM requeues a job that lost its node (NODE_FAIL): its trial is failed, so that job
+    must not run it again later, unseen. Cancels such jobs of this batch, whether submitit saw
+    the NODE_FAIL (its error says so) or not (sacct's earlier record says so)."""
+
+    def __init__(self, launcher: Launcher, known: set[str]) -> None:
+        self._launcher, self._known = launcher, known
+        self.cancelled: dict[str, str] = {}  # job id: the state SLURM requeued it after
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="slurm-requeues", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def cancel_if_requeued(self, error: BaseException) -> None:
+        state = _STATE.search(str(error))
+        if state is not None and state["job"] in _queued([state["job"]]):
+            self._cancel(state["job"], state["state"])
+
+    def _watch(self) -> None:
+        while not self._stopped.wait(REQUEUE_CHECK_SECONDS):
+            jobs = sorted(_submitted_jobs(self._launcher) - self._known - set(self.cancelled))
+            for job_id in _requeued_after_node_failure(jobs):
+                self._cancel(job_id, "NODE_FAIL")
+
+    def _cancel(self, job_id: str, state: str) -> None:
+        with self._lock:
+            if job_id in self.cancelled:
+                return
+            self.cancelled[job_id] = state
+        log.warning(f"SLURM requeued job {job_id} after {state}; cancelling it")
+        _cancel([job_id])
+
+
+def _queued(job_ids: Sequence[str]) -> list[str]:
     try:
-        queued = subprocess.run(
-            ["squeue", "--noheader", "--format=%i", "--jobs", job_id],
+        return subprocess.run(
+            ["squeue", "--noheader", "--format=%i", "--jobs", ",".join(job_ids)],
             capture_output=True,
             text=True,
             timeout=60,
             check=False,
         ).stdout.split()
     except (OSError, subprocess.TimeoutExpired):
-        return
-    if job_id in queued:
-        log.warning(f"SLURM requeued job {job_id} after {state['state']}; cancelling it")
-        _cancel([job_id])
+        return []
+
+
+def _requeued_after_node_failure(job_ids: Sequence[str]) -> list[str]:
+    """Of ``job_ids``, those SLURM requeued after a NODE_FAIL and that have not ended since."""
+    if not job_ids:
+        return []
+    try:
+        text = subprocess.run(
+            [
+                *("sacct", "--noheader", "--parsable2", "--duplicates", "--allocations"),
+                *("--format=JobID,State", "--jobs", ",".join(job_ids)),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return node_failed_and_requeued(text)
+
+
+def node_failed_and_requeued(sacct_records: str) -> list[str]:
+    """The jobs whose ``sacct --duplicates`` records (``JobID|State`` lines, oldest first)
+    hold a NODE_FAIL followed by a state that has not ended."""
+    states: dict[str, list[str]] = {}
+    for line in sacct_records.splitlines():
+        job_id, _, state = line.partition("|")
+        states.setdefault(job_id, []).append(state.split(" ")[0])
+    return [
+        job_id
+        for job_id, history in states.items()
+        if "NODE_FAIL" in history[:-1] and history[-1] in _NOT_ENDED
+    ]
 
 
 def _explain_time_limit(result: JobReturn) -> JobReturn:
@@ -163,7 +239,9 @@ def _explain_time_limit(result: JobReturn) -> JobReturn:
     return result
 
 
-def _failed_return(overrides: Sequence[str], error: BaseException) -> JobReturn:
-    failure = SlurmJobEnded(slurm_reason(error))
+def _failed_return(
+    overrides: Sequence[str], error: BaseException, cancelled: dict[str, str] | None = None
+) -> JobReturn:
+    failure = SlurmJobEnded(slurm_reason(error, cancelled))
     failure.__cause__ = error
     return failed_job(overrides, failure)

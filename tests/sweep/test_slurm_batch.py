@@ -8,6 +8,7 @@ from hydra_wandb_sweeper.sweep.slurm_batch import (
     SlurmJobEnded,
     _explain_time_limit,
     _failed_return,
+    node_failed_and_requeued,
     slurm_reason,
 )
 
@@ -74,3 +75,21 @@ def test_a_task_ended_by_submitits_handler_is_explained_other_failures_are_kept(
     own = ValueError("x is too large")
     failed = JobReturn(overrides=[], status=JobStatus.FAILED, _return_value=own)
     assert _explain_time_limit(failed)._return_value is own
+
+
+def test_a_job_requeued_after_a_node_failure_is_found_in_sacct_s_duplicates():
+    records = "\n".join(
+        [
+            "41_0|NODE_FAIL",  # lost its node, then requeued: to cancel
+            "41_0|PENDING",
+            "42_0|COMPLETED",  # ran once, ended
+            "43_0|NODE_FAIL",  # lost its node and not requeued: already ended
+            "44_0|NODE_FAIL",  # requeued and ran to its end again: nothing to cancel
+            "44_0|COMPLETED",
+            "45_0|PREEMPTED",  # requeued after a preemption: submitit's own business
+            "45_0|RUNNING",
+            "46_0|NODE_FAIL",
+            "46_0|CANCELLED by 0",
+        ]
+    )
+    assert node_failed_and_requeued(records) == ["41_0"]
