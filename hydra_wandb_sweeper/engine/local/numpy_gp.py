@@ -10,8 +10,8 @@ and without torch's import in every new process (``bench/search_suite.py``,
   for categorical ones, inputs scaled to [0, 1] (log parameters in log space);
 - its parameters are fitted as Optuna fits them (the same priors, the marginal likelihood
   maximised by L-BFGS-B, here with its gradient written out instead of autograd), on the
-  scores after a Yeo-Johnson power transform (HEBO's output warping; on the suite it won on
-  14 of 18 task-budget cells by win share against the plain standardised scores);
+  scores after a Yeo-Johnson power transform (HEBO's output warping; on the suite it was ahead of
+  the plain standardised scores on 13 of 18 task-budget cells by win share, behind on 4);
 - the acquisition is Optuna's log expected improvement, searched from random points and then
   by L-BFGS-B from the best few; integer and stepped parameters are rounded to a value they can
   take and categorical ones tried value by value;
