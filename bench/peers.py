@@ -60,11 +60,9 @@ def sampler_factory(factory: SamplerFactory | None) -> Iterator[None]:
         engine_module.build_sampler = original
 
 
-def numpy_gp_factory(
-    local_searches: int | None = None, output_warping: bool = True
-) -> SamplerFactory:
-    """The default bayes with another number of local searches of its GP's acquisition, or
-    with its scores power-transformed before the fit."""
+def model_factory(make_model: Callable[[int | None], Any]) -> SamplerFactory:
+    """The default bayes with ``make_model(seed)`` as its model after the Sobol start-up (the
+    variants measured before adopting one)."""
     from hydra_wandb_sweeper.engine.local import samplers
 
     def build(
@@ -72,12 +70,23 @@ def numpy_gp_factory(
     ) -> Any:
         if method != "bayes":
             return samplers.build_sampler(method, seed, bayes, conditional=conditional)
-        model = samplers.numpy_gp(
-            seed, local_searches or samplers.GP_LOCAL_SEARCHES, output_warping=output_warping
-        )
-        return samplers.SobolStartup(model, bayes[1], seed)
+        return samplers.SobolStartup(make_model(seed), bayes[1], seed)
 
     return build
+
+
+def numpy_gp_factory(
+    local_searches: int | None = None, output_warping: bool = True
+) -> SamplerFactory:
+    """The default GP with another number of local searches of its acquisition, or without
+    the power transform of its scores."""
+    from hydra_wandb_sweeper.engine.local import samplers
+
+    return model_factory(
+        lambda seed: samplers.numpy_gp(
+            seed, local_searches or samplers.GP_LOCAL_SEARCHES, output_warping=output_warping
+        )
+    )
 
 
 def ours(

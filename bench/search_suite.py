@@ -119,20 +119,14 @@ def gp_factory(local_searches: int) -> peers.SamplerFactory:
     """gp_torch with the GP's acquisition searched from another number of starting points."""
     from hydra_wandb_sweeper.engine.local import samplers
 
-    def build(
-        method: str, seed: int | None, bayes: tuple[str, int], *, conditional: bool = False
-    ) -> Any:
-        if method != "bayes":
-            return samplers.build_sampler(method, seed, bayes, conditional=conditional)
-        model = samplers.BoundedGPSampler(
+    return peers.model_factory(
+        lambda seed: samplers.BoundedGPSampler(
             seed=seed,
             n_startup_trials=0,
             warn_independent_sampling=False,
             local_searches=local_searches,
         )
-        return samplers.SobolStartup(model, bayes[1], seed)
-
-    return build
+    )
 
 
 # --- the results file ----------------------------------------------------------------------
